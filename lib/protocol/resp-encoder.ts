@@ -1,0 +1,76 @@
+import type { RedisArgument } from './resp.types';
+
+/**
+ * One encoded command: a string when every part is text (the common case, written with one copy), or parts
+ * in order where Buffers pass through without being copied.
+ */
+export type EncodedCommand = string | Array<string | Buffer>;
+
+/**
+ * Encodes a command as a RESP array of bulk strings (never the inline form), so no argument can be mistaken
+ * for protocol: lengths are byte lengths and the bytes go through as they are.
+ *
+ * A command name with spaces (`'CLIENT SETNAME'`) is split into words, as redis-py does.
+ *
+ * @throws TypeError naming the argument position when an argument is `undefined`, `null`, a boolean, an object,
+ *   `NaN` or an infinity; nothing is encoded then.
+ */
+export function encodeCommand(command: string, args: readonly RedisArgument[]): EncodedCommand {
+  if (typeof command !== 'string' || command.length === 0) {
+    throw new TypeError('Command name must be a non-empty string');
+  }
+  const words =
+    command.indexOf(' ') === -1 ? null : command.split(' ').filter((word) => word !== '');
+  const count = (words === null ? 1 : words.length) + args.length;
+  let text = `*${count}\r\n`;
+  if (words === null) {
+    text += `$${Buffer.byteLength(command)}\r\n${command}\r\n`;
+  } else {
+    for (const word of words) text += `$${Buffer.byteLength(word)}\r\n${word}\r\n`;
+  }
+  let parts: Array<string | Buffer> | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (typeof arg === 'string') {
+      text += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
+    } else if (typeof arg === 'number') {
+      const formatted = formatNumber(arg, i, command);
+      text += `$${formatted.length}\r\n${formatted}\r\n`;
+    } else if (typeof arg === 'bigint') {
+      const formatted = arg.toString();
+      text += `$${formatted.length}\r\n${formatted}\r\n`;
+    } else if (arg instanceof Uint8Array) {
+      const bytes = Buffer.isBuffer(arg)
+        ? arg
+        : Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength);
+      text += `$${bytes.length}\r\n`;
+      (parts ??= []).push(text, bytes);
+      text = '\r\n';
+    } else {
+      throw invalidArgument(i, command, arg === null ? 'null' : typeof arg);
+    }
+  }
+  if (parts === null) return text;
+  parts.push(text);
+  return parts;
+}
+
+/** Formats a number exactly as Redis parses it: integers in plain digits, other values in shortest form. */
+function formatNumber(value: number, index: number, command: string): string {
+  if (Number.isSafeInteger(value)) return String(value);
+  if (!Number.isFinite(value)) throw invalidArgument(index, command, String(value));
+  // Integers beyond 2^53 would print in exponent form ("1e+21"), which Redis rejects for integer arguments.
+  return Number.isInteger(value) ? BigInt(value).toString() : String(value);
+}
+
+function invalidArgument(index: number, command: string, what: string): TypeError {
+  return new TypeError(
+    `Invalid argument #${index + 1} to ${commandName(command)}: ${what} (expected a string, number, bigint or Buffer)`,
+  );
+}
+
+/** The command name as it may appear in messages: its first word, upper-cased, never an argument. */
+export function commandName(command: string): string {
+  const space = command.indexOf(' ');
+  return (space === -1 ? command : command.slice(0, space)).toUpperCase();
+}
