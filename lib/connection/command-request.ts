@@ -1,0 +1,54 @@
+import type { ConnectionError } from '../errors/redis-pool.errors';
+import type { EncodedCommand } from '../protocol/resp-encoder';
+import type { RedisReply } from '../protocol/resp.types';
+
+/** Who may take a failed request back to run it elsewhere (the pool). */
+export interface RequestOwner {
+  /** Called when the request's connection died; returns true when it took the request back. */
+  retry(request: CommandRequest, error: ConnectionError): boolean;
+}
+
+/**
+ * One command on its way: queued on a connection, or waiting in the pool for one. It settles exactly once;
+ * after that, a late reply or failure is ignored, which is what keeps a timed-out command from ever
+ * delivering its reply to somebody else.
+ */
+export class CommandRequest {
+  /** Passed to `socket.write()`: from here on the server may have run it. */
+  written = false;
+  /** Settled (resolved, rejected or timed out). */
+  done = false;
+  /** Timed out while queued on a connection: its reply, if it comes, is read and dropped. */
+  timedOut = false;
+  /** Times the pool has sent it again. */
+  attempts = 0;
+  /** Pub/sub confirmations still expected before a (P|S)(UN)SUBSCRIBE request completes. */
+  confirmations = 0;
+
+  constructor(
+    /** Upper-case command name, for messages (never the arguments). */
+    readonly name: string,
+    readonly encoded: EncodedCommand,
+    /** Decode the reply's strings as Buffers. */
+    readonly buffers: boolean,
+    /** Epoch milliseconds after which it rejects with `TimeoutError`; `Infinity` for none. */
+    public deadline: number,
+    private readonly onResolve: (value: RedisReply) => void,
+    private readonly onReject: (error: Error) => void,
+    /** May be sent again after its connection died, even though it was written. */
+    readonly idempotent: boolean = false,
+    readonly owner: RequestOwner | null = null,
+  ) {}
+
+  resolve(value: RedisReply): void {
+    if (this.done) return;
+    this.done = true;
+    this.onResolve(value);
+  }
+
+  reject(error: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.onReject(error);
+  }
+}

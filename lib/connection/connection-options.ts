@@ -1,0 +1,29 @@
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { DecoderLimits } from '../protocol/resp.types';
+
+/** What one connection needs, with every default already applied by the pool. */
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  /** Unix socket path; wins over host and port. */
+  path?: string;
+  /** TLS settings; absent for a plain connection. */
+  tls?: TlsConnectionOptions;
+  username?: string;
+  password?: string;
+  db: number;
+  clientName?: string;
+  protocol: 2 | 3;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+  keepAliveMs: number;
+  decoderLimits?: DecoderLimits;
+}
+
+/** `host:port` or the socket path, for messages. Never holds credentials. */
+export function addressOf(options: Pick<ConnectionOptions, 'host' | 'port' | 'path'>): string {
+  if (options.path !== undefined) return options.path;
+  return options.host.includes(':')
+    ? `[${options.host}]:${options.port}`
+    : `${options.host}:${options.port}`;
+}
