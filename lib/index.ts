@@ -1,0 +1,10 @@
+export * from './errors/redis-pool.errors';
+export type { RedisArgument, RedisReply, RedisMap, DecoderLimits } from './protocol/resp.types';
+export { RespDecoder, type DecoderHandlers } from './protocol/resp-decoder';
+export { encodeCommand } from './protocol/resp-encoder';
+export { Connection, type ConnectionStatus } from './connection/connection';
+export type { ConnectionOptions } from './connection/connection-options';
+export { ConnectionPool, type PoolStats, type CommandOptions } from './pool/connection-pool';
+export type { PoolOptions, RetryOptions } from './pool/pool-options';
+export type { RedisPool } from './pool/redis-pool.interface';
+export { parseRedisUrl, maskUrl } from './pool/redis-url';

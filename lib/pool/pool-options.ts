@@ -1,0 +1,240 @@
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from '../connection/connection-options';
+import { ConfigurationError } from '../errors/redis-pool.errors';
+import type { DecoderLimits } from '../protocol/resp.types';
+
+/** Reconnect and retry backoff: exponential with full jitter, pool-wide. */
+export interface RetryOptions {
+  /**
+   * Times a command may be sent again after its connection failed (only when it was never written, is
+   * read-only, or the call opted in), all within its one deadline.
+   * @default 3
+   */
+  attempts?: number;
+  /**
+   * First backoff step in milliseconds; each consecutive failure doubles it.
+   * @default 50
+   */
+  baseDelayMs?: number;
+  /**
+   * Longest backoff in milliseconds.
+   * @default 2000
+   */
+  maxDelayMs?: number;
+}
+
+/** Options of a `ConnectionPool`. */
+export interface PoolOptions {
+  /** A `redis://`, `rediss://` or `unix://` URL; explicit options win over what it says. */
+  url?: string;
+  /**
+   * Server host name or IP address.
+   * @default 'localhost'
+   */
+  host?: string;
+  /**
+   * Server port.
+   * @default 6379
+   */
+  port?: number;
+  /** Unix socket path; wins over host and port. */
+  path?: string;
+  /**
+   * Database selected on every connection.
+   * @default 0
+   */
+  db?: number;
+  /** ACL user name (Redis 6+). */
+  username?: string;
+  /** Password (`requirepass` or the ACL user's). Never shown in errors, logs or `inspect()`. */
+  password?: string;
+  /** Set with CLIENT SETNAME on every connection. */
+  clientName?: string;
+  /**
+   * `true` for TLS with the system CAs, or Node's TLS options (ca, cert, key, servername...). The certificate is
+   * verified unless you set `rejectUnauthorized: false` yourself.
+   * @default undefined (plain TCP)
+   */
+  tls?: boolean | TlsConnectionOptions;
+  /**
+   * RESP version: 3 uses HELLO 3 (falling back to 2 on servers without it). Replies map to the same JavaScript
+   * values under both.
+   * @default 2
+   */
+  protocol?: 2 | 3;
+  /**
+   * `multiplexed` pipelines every caller's commands over shared connections; `exclusive` leases a connection per
+   * command, as redis-py does.
+   * @default 'multiplexed'
+   */
+  dispatch?: 'multiplexed' | 'exclusive';
+  /**
+   * Most connections open at once (shared and leased together).
+   * @default 10
+   */
+  maxConnections?: number;
+  /**
+   * Connections kept open even when idle.
+   * @default 0
+   */
+  minIdle?: number;
+  /**
+   * How long `getConnection()` waits for a free connection before `PoolExhaustedError`.
+   * @default 5000
+   */
+  acquireTimeoutMs?: number;
+  /**
+   * Deadline for TCP/TLS connect plus the handshake.
+   * @default 5000
+   */
+  connectTimeoutMs?: number;
+  /**
+   * One deadline per command, covering queueing, connect, write, reply and retries. Blocking commands get their
+   * own timeout on top of it (and none when they block forever).
+   * @default 10000
+   */
+  commandTimeoutMs?: number;
+  /**
+   * Idle connections above `minIdle` are closed after this long.
+   * @default 60000
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Connections older than this (with ±10 % jitter) are retired gracefully; 0 keeps them forever.
+   * @default 0
+   */
+  maxLifetimeMs?: number;
+  /**
+   * A connection idle for longer than this is PINGed before it is leased; 0 never checks.
+   * @default 30000
+   */
+  healthCheckIntervalMs?: number;
+  /**
+   * TCP keepalive initial delay; 0 disables keepalive.
+   * @default 30000
+   */
+  keepAliveMs?: number;
+  /**
+   * Most commands and lease requests that may wait for a connection at once; beyond it callers get
+   * `PoolExhaustedError` at once instead of an ever-growing backlog.
+   * @default 100000
+   */
+  maxQueueLength?: number;
+  /**
+   * Retry and reconnect backoff.
+   * @default { attempts: 3, baseDelayMs: 50, maxDelayMs: 2000 }
+   */
+  retry?: RetryOptions;
+  /**
+   * How long `disconnect()` lets in-flight commands finish before closing every socket.
+   * @default 5000
+   */
+  drainTimeoutMs?: number;
+  /**
+   * Protocol decoder limits against hostile or broken servers.
+   * @default { maxDepth: 1024, maxAggregateLength: 100_000_000, maxBulkLength: 536_870_912, maxLineLength: 1_048_576 }
+   */
+  decoderLimits?: DecoderLimits;
+}
+
+/** Options with every default applied. */
+export interface ResolvedPoolOptions {
+  connection: ConnectionOptions;
+  dispatch: 'multiplexed' | 'exclusive';
+  maxConnections: number;
+  minIdle: number;
+  acquireTimeoutMs: number;
+  commandTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxLifetimeMs: number;
+  healthCheckIntervalMs: number;
+  maxQueueLength: number;
+  retry: Required<RetryOptions>;
+  drainTimeoutMs: number;
+}
+
+const NUMBER_OPTIONS = [
+  'port',
+  'db',
+  'maxConnections',
+  'minIdle',
+  'acquireTimeoutMs',
+  'connectTimeoutMs',
+  'commandTimeoutMs',
+  'idleTimeoutMs',
+  'maxLifetimeMs',
+  'healthCheckIntervalMs',
+  'keepAliveMs',
+  'maxQueueLength',
+  'drainTimeoutMs',
+] as const;
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new ConfigurationError(message);
+}
+
+/** Applies defaults and checks every value, so a bad option fails at construction with a clear message. */
+export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
+  for (const key of NUMBER_OPTIONS) {
+    const value = options[key];
+    check(
+      value === undefined || (Number.isInteger(value) && value >= 0),
+      `Option ${key} must be a non-negative integer`,
+    );
+  }
+  check(
+    options.port === undefined || (options.port > 0 && options.port < 65536),
+    'Option port must be 1-65535',
+  );
+  check(
+    options.protocol === undefined || options.protocol === 2 || options.protocol === 3,
+    'Option protocol must be 2 or 3',
+  );
+  check(
+    options.dispatch === undefined ||
+      options.dispatch === 'multiplexed' ||
+      options.dispatch === 'exclusive',
+    "Option dispatch must be 'multiplexed' or 'exclusive'",
+  );
+  const maxConnections = options.maxConnections ?? 10;
+  check(maxConnections >= 1, 'Option maxConnections must be at least 1');
+  const minIdle = options.minIdle ?? 0;
+  check(minIdle <= maxConnections, 'Option minIdle must not exceed maxConnections');
+  check(options.path === undefined || options.path.length > 0, 'Option path must not be empty');
+  const tls = options.tls === true ? {} : options.tls === false ? undefined : options.tls;
+  const commandTimeoutMs = options.commandTimeoutMs ?? 10_000;
+  const connection: ConnectionOptions = {
+    host: options.host ?? 'localhost',
+    port: options.port ?? 6379,
+    db: options.db ?? 0,
+    protocol: options.protocol ?? 2,
+    connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+    commandTimeoutMs,
+    keepAliveMs: options.keepAliveMs ?? 30_000,
+  };
+  if (options.path !== undefined) connection.path = options.path;
+  if (tls !== undefined) connection.tls = tls;
+  if (options.username !== undefined) connection.username = options.username;
+  if (options.password !== undefined) connection.password = options.password;
+  if (options.clientName !== undefined) connection.clientName = options.clientName;
+  if (options.decoderLimits !== undefined) connection.decoderLimits = options.decoderLimits;
+  const retry = options.retry ?? {};
+  return {
+    connection,
+    dispatch: options.dispatch ?? 'multiplexed',
+    maxConnections,
+    minIdle,
+    acquireTimeoutMs: options.acquireTimeoutMs ?? 5000,
+    commandTimeoutMs,
+    idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+    maxLifetimeMs: options.maxLifetimeMs ?? 0,
+    healthCheckIntervalMs: options.healthCheckIntervalMs ?? 30_000,
+    maxQueueLength: options.maxQueueLength ?? 100_000,
+    retry: {
+      attempts: retry.attempts ?? 3,
+      baseDelayMs: retry.baseDelayMs ?? 50,
+      maxDelayMs: retry.maxDelayMs ?? 2000,
+    },
+    drainTimeoutMs: options.drainTimeoutMs ?? 5000,
+  };
+}

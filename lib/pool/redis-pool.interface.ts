@@ -1,0 +1,30 @@
+import type { Connection } from '../connection/connection';
+import type { RedisArgument } from '../protocol/resp.types';
+import type { CommandOptions, PoolStats } from './connection-pool';
+
+/**
+ * What `RedisService`, the Nest module and the health indicator need from a pool. `ConnectionPool` implements
+ * it, and so will the cluster pool, so the whole command API works on either.
+ */
+export interface RedisPool {
+  executeCommand<T = unknown>(command: string, ...args: RedisArgument[]): Promise<T>;
+  execute<T = unknown>(
+    command: string,
+    args: readonly RedisArgument[],
+    options?: CommandOptions,
+  ): Promise<T>;
+  getConnection(): Promise<Connection>;
+  release(connection: Connection): void;
+  withConnection<T>(fn: (connection: Connection) => Promise<T>): Promise<T>;
+  disconnect(options?: { drainTimeoutMs?: number }): Promise<void>;
+  stats(): PoolStats;
+  readonly closed: boolean;
+  on(
+    event: 'up' | 'down' | 'connect' | 'close' | 'error',
+    listener: (...args: unknown[]) => void,
+  ): this;
+  off(
+    event: 'up' | 'down' | 'connect' | 'close' | 'error',
+    listener: (...args: unknown[]) => void,
+  ): this;
+}
