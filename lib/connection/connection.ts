@@ -190,6 +190,8 @@ export class Connection extends EventEmitter {
 
   /** Puts a request in the reply queue and its bytes in the outbox. */
   private accept(request: CommandRequest): void {
+    // The decoder's string mode follows the head of the queue; a request that becomes the head sets it.
+    if (this.queue.length === 0) this.decoder.returnBuffers = request.buffers;
     this.queue.push(request);
     const encoded = request.encoded;
     if (typeof encoded === 'string') {
