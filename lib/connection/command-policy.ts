@@ -38,6 +38,20 @@ const SUBSCRIBE = new Set([
   'SUNSUBSCRIBE',
 ]);
 
+/** Bits of what a command is, from one map lookup on the hot path. */
+export const READ_ONLY_FLAG = 1;
+const SPECIAL_FLAG = 2;
+const FLAGS = new Map<string, number>();
+for (const name of READ_ONLY) FLAGS.set(name, READ_ONLY_FLAG);
+for (const set of [BLOCKING, STATEFUL, SUBSCRIBE])
+  for (const name of set) FLAGS.set(name, SPECIAL_FLAG);
+for (const name of ['CLIENT', 'XREAD', 'XREADGROUP', 'MONITOR']) FLAGS.set(name, SPECIAL_FLAG);
+
+/** The command's flags: `READ_ONLY_FLAG`, or a bit saying the shared path must look at it more closely. */
+export function commandFlags(name: string): number {
+  return FLAGS.get(name) ?? 0;
+}
+
 /** Whether a command may be sent again after its connection died with it in flight. */
 export function isReadOnly(name: string): boolean {
   return READ_ONLY.has(name);
@@ -71,7 +85,9 @@ function hasBlockOption(args: readonly RedisArgument[]): boolean {
 export function sharedPathRefusal(
   name: string,
   args: readonly RedisArgument[],
+  flags = commandFlags(name),
 ): string | undefined {
+  if ((flags & SPECIAL_FLAG) === 0) return undefined;
   if (BLOCKING.has(name) || ((name === 'XREAD' || name === 'XREADGROUP') && hasBlockOption(args))) {
     return `${name} blocks its connection, so it cannot run on the shared multiplexed path; use pool.withConnection((c) => c.executeCommand(...)) or RedisService.withConnection()`;
   }

@@ -319,7 +319,11 @@ export class Connection extends EventEmitter {
         (error: Error) => this.destroy(error),
       );
     });
-    socket.on('data', (chunk: Buffer) => this.decoder.write(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      // Once per chunk rather than once per reply: a chunk carries many replies under load.
+      this.lastActiveAt = Date.now();
+      this.decoder.write(chunk);
+    });
     socket.on('drain', () => {
       this.waitingForDrain = false;
       this.flush();
@@ -498,7 +502,6 @@ export class Connection extends EventEmitter {
   private afterShift(): void {
     const next = this.queue.peek();
     this.decoder.returnBuffers = next !== undefined && next.buffers;
-    this.lastActiveAt = Date.now();
     if (next === undefined && this.onDrained !== null) {
       const drained = this.onDrained;
       this.onDrained = null;

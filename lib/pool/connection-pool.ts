@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
-import { isReadOnly, sharedPathRefusal } from '../connection/command-policy';
+import { commandFlags, READ_ONLY_FLAG, sharedPathRefusal } from '../connection/command-policy';
 import { Connection } from '../connection/connection';
 import { addressOf } from '../connection/connection-options';
 import { CommandRequest, type RequestOwner } from '../connection/command-request';
@@ -152,7 +152,8 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
       return Promise.reject(error);
     }
     const name = commandName(command);
-    const refusal = sharedPathRefusal(name, args);
+    const flags = commandFlags(name);
+    const refusal = sharedPathRefusal(name, args, flags);
     if (refusal !== undefined) return Promise.reject(new CommandNotAllowedError(refusal));
     const timeoutMs = options?.timeoutMs ?? this.config.commandTimeoutMs;
     return new Promise<T>((resolve, reject) => {
@@ -164,7 +165,7 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
           timeoutMs > 0 ? Date.now() + timeoutMs : Infinity,
           resolve as (value: RedisReply) => void,
           reject,
-          options?.retryable === true || isReadOnly(name),
+          options?.retryable === true || (flags & READ_ONLY_FLAG) !== 0,
           this,
         ),
       );

@@ -69,8 +69,16 @@ function invalidArgument(index: number, command: string, what: string): TypeErro
   );
 }
 
+/** Upper-cased names of the commands seen so far; bounded so arbitrary strings cannot grow it forever. */
+const NAMES = new Map<string, string>();
+
 /** The command name as it may appear in messages: its first word, upper-cased, never an argument. */
 export function commandName(command: string): string {
-  const space = command.indexOf(' ');
-  return (space === -1 ? command : command.slice(0, space)).toUpperCase();
+  let name = NAMES.get(command);
+  if (name === undefined) {
+    const space = command.indexOf(' ');
+    name = (space === -1 ? command : command.slice(0, space)).toUpperCase();
+    if (NAMES.size < 1000) NAMES.set(command, name);
+  }
+  return name;
 }
