@@ -1,0 +1,244 @@
+// Runs every scenario for every client, each in its own child process against one spawned redis-server,
+// alternating the client order between repetitions (ABAB...) to cancel drift, and reports medians.
+// Usage: npm run bench [-- --reps 3 --duration 2000 --warmup 500 --only mixed-100]
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, arg, i, all) => {
+    if (arg.startsWith('--')) pairs.push([arg.slice(2), all[i + 1]]);
+    return pairs;
+  }, []),
+);
+const reps = Number(args.reps ?? 3);
+const durationMs = Number(args.duration ?? 2000);
+const warmupMs = Number(args.warmup ?? 500);
+
+const PEERS = ['ioredis', 'ioredis (auto-pipelining)', 'node-redis', 'valkey-glide'];
+const OURS = 'nestjs-redis-pool';
+const SCENARIOS = [
+  {
+    id: 'mixed-1',
+    label: 'GET/SET 1:1, 1 caller',
+    scenario: 'mixed',
+    concurrency: 1,
+    clients: [OURS, ...PEERS, 'ceiling'],
+  },
+  {
+    id: 'mixed-100',
+    label: 'GET/SET 1:1, 100 callers',
+    scenario: 'mixed',
+    concurrency: 100,
+    clients: [OURS, ...PEERS, 'ceiling'],
+  },
+  {
+    id: 'mixed-1000',
+    label: 'GET/SET 1:1, 1 000 callers',
+    scenario: 'mixed',
+    concurrency: 1000,
+    clients: [OURS, ...PEERS, 'ceiling'],
+  },
+  {
+    id: 'pipeline',
+    label: '10 000-command pipeline',
+    scenario: 'pipeline',
+    concurrency: 1,
+    clients: [OURS, ...PEERS, 'ceiling'],
+  },
+  {
+    id: 'big',
+    label: '1 MB values SET+GET, 4 callers',
+    scenario: 'big',
+    concurrency: 4,
+    clients: [OURS, ...PEERS],
+    unit: 'MB/s',
+  },
+  {
+    id: 'exclusive',
+    label: 'exclusive leases, pool of 10, 100 callers',
+    scenario: 'mixed',
+    concurrency: 100,
+    poolSize: 10,
+    clients: [`${OURS} (exclusive)`, 'node-redis (pool)'],
+  },
+].filter((s) => args.only === undefined || args.only.split(',').includes(s.id));
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis() {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nrp-bench-'));
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
+    child.stdout.on('data', (d) => {
+      if (String(d).includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  const version = spawnSync('redis-server', ['--version']).stdout.toString().trim();
+  return {
+    port,
+    version,
+    stop: () => (child.kill('SIGKILL'), rmSync(dir, { recursive: true, force: true })),
+  };
+}
+
+function runWorker(job) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', path.join(root, 'bench/worker.mjs'), JSON.stringify(job)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), durationMs + warmupMs + 60_000);
+    child.stdout.on('data', (d) => (out += d));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) reject(new Error(`${job.client} ${job.scenario} exited with ${code}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop()));
+    });
+  });
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+
+if (!existsSync(path.join(root, 'dist/index.js'))) {
+  console.log('Building the package first (npm run build)...');
+  spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+}
+
+const redis = await startRedis();
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${redis.version.split(' ').slice(0, 3).join(' ')}`;
+console.log(`Machine: ${machine}`);
+console.log(
+  `Each figure: median of ${reps} runs of ${durationMs} ms after ${warmupMs} ms warm-up, each client in its own process.\n`,
+);
+const report = {
+  machine,
+  reps,
+  durationMs,
+  warmupMs,
+  date: new Date().toISOString(),
+  scenarios: [],
+};
+
+try {
+  for (const s of SCENARIOS) {
+    const runs = Object.fromEntries(s.clients.map((c) => [c, []]));
+    for (let rep = 0; rep < reps; rep++) {
+      // Rotate the order each repetition so no client always runs first or last.
+      const order = s.clients.map((_, i) => s.clients[(i + rep) % s.clients.length]);
+      for (const client of order) {
+        try {
+          runs[client].push(
+            await runWorker({
+              client,
+              scenario: s.scenario,
+              port: redis.port,
+              concurrency: s.concurrency,
+              durationMs,
+              warmupMs,
+              poolSize: s.poolSize,
+            }),
+          );
+        } catch (error) {
+          console.error(`  ${client}: ${error.message}`);
+        }
+      }
+    }
+    const metric = s.unit === 'MB/s' ? 'mbPerSec' : 'opsPerSec';
+    const rows = s.clients
+      .filter((c) => runs[c].length > 0)
+      .map((client) => ({
+        client,
+        value: median(runs[client].map((r) => r[metric])),
+        opsPerSec: median(runs[client].map((r) => r.opsPerSec)),
+        p50Ms: median(runs[client].map((r) => r.p50Ms)),
+        p99Ms: median(runs[client].map((r) => r.p99Ms)),
+        rssMb: median(runs[client].map((r) => r.rssMb)),
+        heapMb: median(runs[client].map((r) => r.heapMb)),
+      }));
+    const ours = rows.find((r) => r.client.startsWith(OURS));
+    const peers = rows.filter((r) => !r.client.startsWith(OURS) && r.client !== 'ceiling');
+    const best = peers.reduce((a, b) => (b.value > a.value ? b : a), peers[0]);
+    const io = rows.find((r) => r.client === 'ioredis');
+    const ceiling = rows.find((r) => r.client === 'ceiling');
+    const lowestPeerRss = Math.min(...peers.map((r) => r.rssMb));
+    const summary = {
+      id: s.id,
+      label: s.label,
+      unit: s.unit ?? 'ops/s',
+      concurrency: s.concurrency,
+      rows,
+      vsBestPeer: ours && best ? ours.value / best.value : null,
+      bestPeer: best?.client ?? null,
+      vsIoredis: ours && io ? ours.value / io.value : null,
+      ofCeiling: ours && ceiling ? ours.value / ceiling.value : null,
+      rssVsLowestPeer: ours ? ours.rssMb / lowestPeerRss : null,
+    };
+    report.scenarios.push(summary);
+    console.log(`## ${s.label}`);
+    console.table(
+      rows.map((r) => ({
+        client: r.client,
+        [summary.unit]: Math.round(r.value).toLocaleString('en-US'),
+        'p50 ms': r.p50Ms.toFixed(3),
+        'p99 ms': r.p99Ms.toFixed(3),
+        'RSS MB': r.rssMb.toFixed(0),
+        'heap MB': r.heapMb.toFixed(1),
+        'vs ioredis': io ? (r.value / io.value).toFixed(2) : '',
+        'of ceiling': ceiling ? (r.value / ceiling.value).toFixed(2) : '',
+      })),
+    );
+    const f = (x) => (x === null ? 'n/a' : `${x.toFixed(2)}x`);
+    console.log(
+      `   ours vs best peer (${summary.bestPeer}): ${f(summary.vsBestPeer)}; vs ioredis: ${f(summary.vsIoredis)}; of ceiling: ${f(summary.ofCeiling)}; RSS vs lowest peer: ${f(summary.rssVsLowestPeer)}\n`,
+    );
+  }
+} finally {
+  redis.stop();
+}
+
+mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+const out = path.join(root, 'bench/results/latest.json');
+writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+console.log(`Results written to ${path.relative(root, out)}; chart: node bench/chart.mjs`);
