@@ -1,4 +1,4 @@
-import type { ConnectionError } from '../errors/redis-pool.errors';
+import type { ConnectionError, ResponseError } from '../errors/redis-pool.errors';
 import type { EncodedCommand } from '../protocol/resp-encoder';
 import type { RedisReply } from '../protocol/resp.types';
 
@@ -6,6 +6,11 @@ import type { RedisReply } from '../protocol/resp.types';
 export interface RequestOwner {
   /** Called when the request's connection died; returns true when it took the request back. */
   retry(request: CommandRequest, error: ConnectionError): boolean;
+  /**
+   * Called when the server refused to run the command for a passing reason (LOADING); returns true when it
+   * took the request back to send again later.
+   */
+  retryLater(request: CommandRequest, error: ResponseError): boolean;
 }
 
 /**

@@ -469,6 +469,13 @@ export class Connection extends EventEmitter {
     this.afterShift();
     if (request.done) return;
     if (reply instanceof ResponseError) {
+      // LOADING: the server is replaying its data set and ran nothing; the owner may send it again later.
+      if (
+        reply.code === 'LOADING' &&
+        request.owner !== null &&
+        request.owner.retryLater(request, reply)
+      )
+        return;
       reply.command = request.name;
       request.reject(reply);
     } else {

@@ -59,9 +59,15 @@ const GROW_AT_PENDING = 128;
 
 /** Errors that no retry will cure: wrong credentials, missing permission, bad db, failed TLS verification. */
 function isFatal(error: Error): boolean {
-  if (error instanceof AuthenticationError || error instanceof ResponseError) return true;
+  if (error instanceof ResponseError) return !isLoading(error);
+  if (error instanceof AuthenticationError) return true;
   const code = (error.cause as { code?: string } | undefined)?.code ?? '';
   return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/.test(code);
+}
+
+/** The server is up but replaying its data set: it will answer soon, and ran nothing meanwhile. */
+function isLoading(error: Error): boolean {
+  return error instanceof ResponseError && error.code === 'LOADING';
 }
 
 /**
@@ -97,6 +103,8 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
   private maintenanceTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
   private readonly lifetimes = new WeakMap<Connection, number>();
+  /** Requests waiting out a backoff before they are sent again, with their timers. */
+  private readonly delayed = new Map<CommandRequest, NodeJS.Timeout>();
 
   constructor(options: PoolOptions = {}) {
     super();
@@ -337,6 +345,24 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
     return true;
   }
 
+  /** @internal Takes back a command the server refused to run for now (LOADING), to send after a backoff. */
+  retryLater(request: CommandRequest, error: ResponseError): boolean {
+    if (this.closing !== null) return false;
+    const { baseDelayMs, maxDelayMs } = this.config.retry;
+    const delay = backoffDelay(request.attempts + 1, baseDelayMs, maxDelayMs);
+    if (Date.now() + delay >= request.deadline) return false;
+    request.attempts++;
+    request.written = false;
+    this.lastConnectError = error;
+    const timer = setTimeout(() => {
+      this.delayed.delete(request);
+      if (this.closing !== null) request.reject(this.closedError());
+      else this.dispatch(request);
+    }, delay);
+    this.delayed.set(request, timer);
+    return true;
+  }
+
   private dispatch(request: CommandRequest): void {
     const connection = this.pickShared();
     if (connection !== null) {
@@ -512,6 +538,11 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
     this.downUntil =
       Date.now() +
       backoffDelay(this.failures, this.config.retry.baseDelayMs, this.config.retry.maxDelayMs);
+    if (isLoading(error)) {
+      // Reachable but still loading: keep every caller's work queued (within its deadline) and try again soon.
+      this.ensureConnection();
+      return;
+    }
     if (!this.isDown) {
       this.isDown = true;
       this.emit('down', error);
@@ -693,8 +724,14 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
   }
 
   private async shutDown(drainTimeoutMs: number): Promise<void> {
-    for (let w = this.waiters.shift(); w !== null; w = this.waiters.shift())
+    for (let w = this.waiters.shift(); w !== null; w = this.waiters.shift()) {
       w.reject(this.closedError());
+    }
+    for (const [request, timer] of this.delayed) {
+      clearTimeout(timer);
+      request.reject(this.closedError());
+    }
+    this.delayed.clear();
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.stopMaintenance();

@@ -161,6 +161,42 @@ describe('ConnectionPool under faults', () => {
     await expectOwnReply(pool);
   });
 
+  it('4b: while a restarted server is LOADING its data set, commands wait within their deadline instead of failing', async () => {
+    open({ commandTimeoutMs: 15_000, connectTimeoutMs: 2000 });
+    await pool.executeCommand('DEBUG', 'POPULATE', 2_000_000, 'load');
+    await pool.executeCommand('SET', 'loaded:marker', 'here');
+    await server.cli('SAVE');
+    await server.kill();
+    // Not awaited: the harness waits for "Ready", which the server logs only after loading.
+    const starting = server.start();
+    let sawLoading = false;
+    for (let i = 0; i < 100 && !sawLoading; i++) {
+      sawLoading = (await server.cli('PING').catch(() => '')).startsWith('LOADING');
+      if (!sawLoading) await sleep(10);
+    }
+    const started = Date.now();
+    // Without a client name the handshake is a PING, which a loading server refuses: that connect must count
+    // as transient too.
+    const unnamed = new ConnectionPool({
+      host: server.host,
+      port: server.port,
+      commandTimeoutMs: 15_000,
+    });
+    const replies = await Promise.all([
+      pool.executeCommand('GET', 'loaded:marker'),
+      pool.executeCommand('DBSIZE'),
+      pool.executeCommand('SET', 'after', 'load'),
+      unnamed.executeCommand('GET', 'loaded:marker'),
+    ]);
+    await starting;
+    await unnamed.disconnect();
+    expect(sawLoading).toBe(true);
+    // Concurrent callers retried independently may land in either order: DBSIZE sees the SET or not.
+    expect(replies).toEqual(['here', expect.any(Number), 'OK', 'here']);
+    expect([2_000_001, 2_000_002]).toContain(replies[1]);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
   it('5: CLIENT KILL of pooled connections fails their in-flight commands once, with one close event each', async () => {
     open({ maxConnections: 3 });
     const closes: number[] = [];
