@@ -23,8 +23,9 @@ const callers = Number(args.callers ?? 500);
 const faultEvery = Number(args['fault-every'] ?? 4) * 1000;
 const maxConnections = 4;
 
-if (!existsSync(path.join(root, 'dist/index.js'))) spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-const { ConnectionPool, ConnectionError, RedisError, TimeoutError } = require('../dist/index.js');
+if (!existsSync(path.join(root, 'dist/index.js')))
+  spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+const { ConnectionPool, RedisError } = require('../dist/index.js');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const port = await new Promise((resolve) => {
@@ -40,7 +41,20 @@ async function startServer() {
   // AOF with fsync on every write: an acknowledged INCR survives SIGKILL, so totals can be reconciled.
   server = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   await new Promise((resolve, reject) => {
@@ -53,7 +67,10 @@ async function startServer() {
     });
   });
 }
-const cli = (...a) => spawnSync('redis-cli', ['-p', String(port), ...a]).stdout.toString().trim();
+const cli = (...a) =>
+  spawnSync('redis-cli', ['-p', String(port), ...a])
+    .stdout.toString()
+    .trim();
 
 await startServer();
 const pool = new ConnectionPool({
@@ -68,7 +85,15 @@ let crashed = null;
 process.on('uncaughtException', (e) => (crashed = e));
 process.on('unhandledRejection', (e) => (crashed = e));
 
-const stats = { ok: 0, mismatched: 0, untyped: 0, errors: {}, incrAcked: 0, incrMaybe: 0, faults: [] };
+const stats = {
+  ok: 0,
+  mismatched: 0,
+  untyped: 0,
+  errors: {},
+  incrAcked: 0,
+  incrMaybe: 0,
+  faults: [],
+};
 let stop = false;
 
 async function caller(i) {
@@ -118,7 +143,9 @@ const faults = [
   },
 ];
 
-console.log(`Soak: ${callers} callers, pool of ${maxConnections}, ${seconds} s, a fault every ${faultEvery / 1000} s`);
+console.log(
+  `Soak: ${callers} callers, pool of ${maxConnections}, ${seconds} s, a fault every ${faultEvery / 1000} s`,
+);
 const workers = Array.from({ length: callers }, (_, i) => caller(i));
 await sleep(2000);
 globalThis.gc?.();
@@ -128,7 +155,9 @@ for (let f = 0; Date.now() < until - faultEvery; f++) {
   await sleep(faultEvery);
   const what = await faults[f % faults.length]();
   stats.faults.push(what);
-  console.log(`  ${new Date().toISOString().slice(11, 19)} fault: ${what}; ok so far ${stats.ok}, errors ${JSON.stringify(stats.errors)}`);
+  console.log(
+    `  ${new Date().toISOString().slice(11, 19)} fault: ${what}; ok so far ${stats.ok}, errors ${JSON.stringify(stats.errors)}`,
+  );
 }
 await sleep(Math.max(0, until - Date.now()));
 stop = true;
@@ -151,13 +180,19 @@ if (crashed) violations.push(`crash: ${crashed}`);
 if (stats.mismatched > 0) violations.push(`${stats.mismatched} mismatched replies`);
 if (stats.untyped > 0) violations.push(`${stats.untyped} untyped errors`);
 if (Math.abs(heapAfter - heapBaseline) > heapBaseline * 0.1 && heapAfter > heapBaseline) {
-  violations.push(`heap grew from ${(heapBaseline / 2 ** 20).toFixed(1)} MB to ${(heapAfter / 2 ** 20).toFixed(1)} MB`);
+  violations.push(
+    `heap grew from ${(heapBaseline / 2 ** 20).toFixed(1)} MB to ${(heapAfter / 2 ** 20).toFixed(1)} MB`,
+  );
 }
 if (clients !== poolTotal || poolTotal > maxConnections) {
-  violations.push(`server lists ${clients} clients, the pool holds ${poolTotal} (max ${maxConnections})`);
+  violations.push(
+    `server lists ${clients} clients, the pool holds ${poolTotal} (max ${maxConnections})`,
+  );
 }
 if (counter < stats.incrAcked || counter > stats.incrAcked + stats.incrMaybe) {
-  violations.push(`INCR total ${counter} outside [acked ${stats.incrAcked}, acked + maybe-run ${stats.incrAcked + stats.incrMaybe}]`);
+  violations.push(
+    `INCR total ${counter} outside [acked ${stats.incrAcked}, acked + maybe-run ${stats.incrAcked + stats.incrMaybe}]`,
+  );
 }
 console.log(
   JSON.stringify(
