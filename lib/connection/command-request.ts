@@ -29,6 +29,8 @@ export class CommandRequest {
   attempts = 0;
   /** Pub/sub confirmations still expected before a (P|S)(UN)SUBSCRIBE request completes. */
   confirmations = 0;
+  /** The budget its deadline was set from, in milliseconds, for messages. */
+  timeoutMs = 0;
 
   constructor(
     /** Upper-case command name, for messages (never the arguments). */

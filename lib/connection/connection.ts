@@ -164,6 +164,7 @@ export class Connection extends EventEmitter {
         resolve as (value: RedisReply) => void,
         reject,
       );
+      request.timeoutMs = budget;
       if (isSubscribeCommand(name))
         request.confirmations = this.pubsub.expectedConfirmations(name, args);
       this.enqueue(request);
@@ -209,10 +210,10 @@ export class Connection extends EventEmitter {
   }
 
   /**
-   * Closes gracefully: waits for outstanding replies, sends QUIT, and closes the socket (destroying it if the
-   * server does not close within `connectTimeoutMs`). Idempotent.
+   * Closes gracefully: waits for outstanding replies, sends QUIT, and closes the socket, destroying it if the
+   * server has not closed it within `timeoutMs` (default `connectTimeoutMs`). Idempotent.
    */
-  async disconnect(): Promise<void> {
+  async disconnect(timeoutMs = this.options.connectTimeoutMs): Promise<void> {
     if (this.status === 'closed') return this.closed;
     if (this.status === 'closing') return this.closed;
     if (this.status === 'connecting') {
@@ -224,12 +225,12 @@ export class Connection extends EventEmitter {
       'QUIT',
       encodeCommand('QUIT', []),
       false,
-      Date.now() + this.options.connectTimeoutMs,
+      Date.now() + timeoutMs,
       () => this.socket.end(),
       () => this.destroy(),
     );
     this.pushRequest(quit);
-    const guard = setTimeout(() => this.destroy(), this.options.connectTimeoutMs);
+    const guard = setTimeout(() => this.destroy(), timeoutMs);
     await this.closed;
     clearTimeout(guard);
   }
@@ -537,7 +538,7 @@ export class Connection extends EventEmitter {
         request.timedOut = true;
         request.reject(
           new TimeoutError(
-            `${request.name} to ${this.address} timed out after ${this.options.commandTimeoutMs} ms`,
+            `${request.name} to ${this.address} timed out after ${request.timeoutMs || this.options.commandTimeoutMs} ms`,
             { commandMayHaveRun: request.written },
           ),
         );

@@ -165,18 +165,18 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
     if (refusal !== undefined) return Promise.reject(new CommandNotAllowedError(refusal));
     const timeoutMs = options?.timeoutMs ?? this.config.commandTimeoutMs;
     return new Promise<T>((resolve, reject) => {
-      this.dispatch(
-        new CommandRequest(
-          name,
-          encoded,
-          options?.buffers ?? false,
-          timeoutMs > 0 ? Date.now() + timeoutMs : Infinity,
-          resolve as (value: RedisReply) => void,
-          reject,
-          options?.retryable === true || (flags & READ_ONLY_FLAG) !== 0,
-          this,
-        ),
+      const request = new CommandRequest(
+        name,
+        encoded,
+        options?.buffers ?? false,
+        timeoutMs > 0 ? Date.now() + timeoutMs : Infinity,
+        resolve as (value: RedisReply) => void,
+        reject,
+        options?.retryable === true || (flags & READ_ONLY_FLAG) !== 0,
+        this,
       );
+      request.timeoutMs = timeoutMs;
+      this.dispatch(request);
     });
   }
 
@@ -749,9 +749,11 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
       request.reject(this.closedError());
     }
     const closing: Array<Promise<void>> = [];
+    // QUIT gets what is left of the drain deadline (a little at least), so a frozen server cannot stretch it.
+    const quitWithinMs = Math.max(20, deadline - Date.now());
     for (const connection of [...this.all, ...this.connecting]) {
       if (connection.ready && connection.pending === 0) {
-        closing.push(connection.disconnect());
+        closing.push(connection.disconnect(quitWithinMs));
       } else {
         connection.destroy(this.closedError());
         closing.push(connection.whenClosed());

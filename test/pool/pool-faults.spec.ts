@@ -146,6 +146,34 @@ describe('ConnectionPool under faults', () => {
     await expectOwnReply(pool);
   });
 
+  it('2b: a per-call timeout is reported as that timeout, and disconnect keeps its drain deadline on a frozen server', async () => {
+    open({ commandTimeoutMs: 10_000, connectTimeoutMs: 5000 });
+    await expectOwnReply(pool);
+    server.freeze();
+    const started = Date.now();
+    const error = await pool.execute('PING', [], { timeoutMs: 200 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as Error).message).toMatch(/timed out after 200 ms/);
+    expect(Date.now() - started).toBeLessThan(600);
+    const closing = Date.now();
+    await pool.disconnect({ drainTimeoutMs: 100 });
+    expect(Date.now() - closing).toBeLessThan(1000);
+    server.resume();
+    // An idle pool's connections get QUIT; a frozen server never answers it, and the drain deadline still holds.
+    const idle = new ConnectionPool({
+      host: server.host,
+      port: server.port,
+      connectTimeoutMs: 5000,
+    });
+    await expectOwnReply(idle);
+    expect(idle.stats()).toMatchObject({ total: 1, pending: 0 });
+    server.freeze();
+    const quitting = Date.now();
+    await idle.disconnect({ drainTimeoutMs: 100 });
+    expect(Date.now() - quitting).toBeLessThan(1000);
+    server.resume();
+  });
+
   it('4: after a restart on the same port the pool recovers alone, db, name and protocol first', async () => {
     open({ db: 3, protocol: 3 });
     await expectOwnReply(pool);
