@@ -6,14 +6,42 @@
 // Usage: node scripts/complete-lockfile.mjs   (after `npm install`)
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const OS = ['darwin', 'linux', 'win32', 'freebsd', 'android', 'openharmony', 'sunos', 'aix', 'netbsd', 'openbsd'];
-const CPU = ['arm64', 'x64', 'ia32', 'arm', 'ppc64', 's390x', 'riscv64', 'loong64', 'wasm32', 'mips64el'];
+const OS = [
+  'darwin',
+  'linux',
+  'win32',
+  'freebsd',
+  'android',
+  'openharmony',
+  'sunos',
+  'aix',
+  'netbsd',
+  'openbsd',
+];
+const CPU = [
+  'arm64',
+  'x64',
+  'ia32',
+  'arm',
+  'ppc64',
+  's390x',
+  'riscv64',
+  'loong64',
+  'wasm32',
+  'mips64el',
+];
 
 function platformOf(name) {
   const words = name.split('/').pop().split('-');
   const os = words.find((w) => OS.includes(w));
-  const cpu = words.find((w) => CPU.includes(w)) ?? (words.includes('armv7') || words.includes('arm') ? 'arm' : undefined);
-  const libc = words.some((w) => w.startsWith('musl')) ? 'musl' : words.some((w) => w.startsWith('gnu')) ? 'glibc' : undefined;
+  const cpu =
+    words.find((w) => CPU.includes(w)) ??
+    (words.includes('armv7') || words.includes('arm') ? 'arm' : undefined);
+  const libc = words.some((w) => w.startsWith('musl'))
+    ? 'musl'
+    : words.some((w) => w.startsWith('gnu'))
+      ? 'glibc'
+      : undefined;
   return { os, cpu, libc };
 }
 
@@ -35,6 +63,8 @@ for (const [location, entry] of Object.entries(packages)) {
     added++;
   }
 }
-lock.packages = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)));
+lock.packages = Object.fromEntries(
+  Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)),
+);
 writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`complete-lockfile: added ${added} optional platform entries`);
