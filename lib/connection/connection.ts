@@ -270,11 +270,14 @@ export class Connection extends EventEmitter {
     this.unwritten = 0;
     let ok: boolean;
     if (this.outParts === null) {
-      ok = this.socket.write(this.outText);
+      // The encoder keeps string parts pure ASCII, so latin1 writes them as a plain copy.
+      ok = this.socket.write(this.outText, 'latin1');
     } else {
       this.socket.cork();
       ok = true;
-      for (const part of this.outParts) ok = this.socket.write(part);
+      for (const part of this.outParts) {
+        ok = typeof part === 'string' ? this.socket.write(part, 'latin1') : this.socket.write(part);
+      }
       this.socket.uncork();
     }
     this.outText = '';

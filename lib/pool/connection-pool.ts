@@ -78,7 +78,7 @@ function isLoading(error: Error): boolean {
  *
  * Events (none of them can crash the process when nobody listens): `connect` (connection id), `close`
  * (connection id, error), `down` (error: the pool cannot reach the server), `up` (reachable again),
- * `error` (each failed connect, emitted only when listened to).
+ * `closing` (`disconnect()` was called), `error` (each failed connect, emitted only when listened to).
  */
 export class ConnectionPool extends EventEmitter implements RequestOwner, RedisPool {
   private readonly config: ResolvedPoolOptions;
@@ -93,6 +93,14 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
   private backlogTimer: NodeJS.Timeout | null = null;
   private backlogTimerAt = Infinity;
   private readonly waiters = new WaiterQueue();
+  /**
+   * The shared connection chosen for this event-loop turn: every command issued in one turn goes to it, so that
+   * `Promise.all([set(k), get(k)])` runs in order and leaves in one write. Rebalancing happens between turns.
+   */
+  private turnConnection: Connection | null = null;
+  private readonly endTurn = () => {
+    this.turnConnection = null;
+  };
   /** A shared connection set aside to become a lease once its replies are in. */
   private reservedForLease: Connection | null = null;
   private failures = 0;
@@ -288,7 +296,11 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
    * then closes every socket (QUIT where it is idle). Idempotent: later calls return the same promise.
    */
   disconnect(options: { drainTimeoutMs?: number } = {}): Promise<void> {
-    this.closing ??= this.shutDown(options.drainTimeoutMs ?? this.config.drainTimeoutMs);
+    if (this.closing === null) {
+      this.closing = this.shutDown(options.drainTimeoutMs ?? this.config.drainTimeoutMs);
+      // Lease holders that never finish on their own (subscribers) hear it here and give their lease back.
+      this.emit('closing');
+    }
     return this.closing;
   }
 
@@ -386,6 +398,20 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
 
   /** The least busy ready shared connection, opening another when every one is deep in replies. */
   private pickShared(): Connection | null {
+    const sticky = this.turnConnection;
+    if (sticky !== null && sticky.ready && !sticky.stalled && sticky !== this.reservedForLease) {
+      if (sticky.pending >= GROW_AT_PENDING && this.canGrow() && !this.isDown) this.spawn(null);
+      return sticky;
+    }
+    const chosen = this.leastBusyShared();
+    if (chosen !== null && !chosen.stalled) {
+      this.turnConnection = chosen;
+      process.nextTick(this.endTurn);
+    }
+    return chosen;
+  }
+
+  private leastBusyShared(): Connection | null {
     const shared = this.shared;
     let best: Connection | null = null;
     let bestPending = Infinity;
@@ -404,12 +430,15 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
         if (pending === 0) break;
       }
     }
-    const canGrow =
-      this.all.size + this.connecting.size < this.config.maxConnections &&
-      this.connecting.size === 0;
+    const canGrow = this.canGrow();
     if ((best === null || bestPending >= GROW_AT_PENDING) && canGrow && !this.isDown)
       this.spawn(null);
     return best ?? (canGrow ? null : stalled);
+  }
+
+  /** Room for one more connection, and none being opened already. */
+  private canGrow(): boolean {
+    return this.connecting.size === 0 && this.all.size < this.config.maxConnections;
   }
 
   private queue(request: CommandRequest): void {
@@ -577,8 +606,7 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
     this.all.delete(connection);
     this.leased.delete(connection);
     this.retiring.delete(connection);
-    const at = this.shared.indexOf(connection);
-    if (at !== -1) this.shared.splice(at, 1);
+    this.removeShared(connection);
     if (this.reservedForLease === connection) this.reservedForLease = null;
     this.emit('close', connection.id, cause);
     if (this.closing !== null) return;
@@ -605,6 +633,13 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
     return this.isDown && Date.now() < this.downUntil && this.connecting.size === 0;
   }
 
+  /** Takes a connection out of the shared set (it is leased, reserved, retired or closed). */
+  private removeShared(connection: Connection): void {
+    const at = this.shared.indexOf(connection);
+    if (at !== -1) this.shared.splice(at, 1);
+    if (this.turnConnection === connection) this.turnConnection = null;
+  }
+
   /** Puts a connection to use: the oldest lease waiter gets it, else it joins the shared set. */
   private place(connection: Connection): void {
     const waiter = this.waiters.shift();
@@ -627,7 +662,7 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
     for (let i = 0; i < this.shared.length; i++) {
       const connection = this.shared[i];
       if (connection.ready && connection.pending === 0 && connection !== this.reservedForLease) {
-        this.shared.splice(i, 1);
+        this.removeShared(connection);
         connection.lease.clear();
         this.leased.add(connection);
         return connection;
@@ -650,7 +685,7 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
     if (candidate === null) return;
     const connection = candidate;
     this.reservedForLease = connection;
-    this.shared.splice(this.shared.indexOf(connection), 1);
+    this.removeShared(connection);
     const handOver = () => {
       this.reservedForLease = null;
       if (!connection.ready) return;
@@ -709,7 +744,7 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
         connection.pending === 0 &&
         now - connection.lastActiveAt > idleTimeoutMs;
       if ((tooOld || tooIdle) && (tooOld || this.all.size - this.retiring.size > minIdle)) {
-        this.shared.splice(this.shared.indexOf(connection), 1);
+        this.removeShared(connection);
         this.retiring.add(connection);
         // disconnect() lets outstanding replies arrive before QUIT, so retiring loses nothing.
         void connection.disconnect();

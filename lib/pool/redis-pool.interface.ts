@@ -2,6 +2,9 @@ import type { Connection } from '../connection/connection';
 import type { RedisArgument } from '../protocol/resp.types';
 import type { CommandOptions, PoolStats } from './connection-pool';
 
+/** Events every pool emits; see `ConnectionPool`. */
+export type RedisPoolEvent = 'up' | 'down' | 'connect' | 'close' | 'closing' | 'error';
+
 /**
  * What `RedisService`, the Nest module and the health indicator need from a pool. `ConnectionPool` implements
  * it, and so will the cluster pool, so the whole command API works on either.
@@ -19,12 +22,6 @@ export interface RedisPool {
   disconnect(options?: { drainTimeoutMs?: number }): Promise<void>;
   stats(): PoolStats;
   readonly closed: boolean;
-  on(
-    event: 'up' | 'down' | 'connect' | 'close' | 'error',
-    listener: (...args: unknown[]) => void,
-  ): this;
-  off(
-    event: 'up' | 'down' | 'connect' | 'close' | 'error',
-    listener: (...args: unknown[]) => void,
-  ): this;
+  on(event: RedisPoolEvent, listener: (...args: unknown[]) => void): this;
+  off(event: RedisPoolEvent, listener: (...args: unknown[]) => void): this;
 }

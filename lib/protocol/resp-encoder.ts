@@ -1,8 +1,10 @@
 import type { RedisArgument } from './resp.types';
 
 /**
- * One encoded command: a string when every part is text (the common case, written with one copy), or parts
- * in order where Buffers pass through without being copied.
+ * One encoded command: a string when every part is ASCII text (the common case, written with one copy), or parts
+ * in order where Buffers pass through without being copied. String parts are always pure ASCII, so a connection
+ * may write them as latin1, a plain copy, instead of UTF-8 encoding them; text with other characters travels as
+ * a Buffer of its UTF-8 bytes.
  */
 export type EncodedCommand = string | Array<string | Buffer>;
 
@@ -23,16 +25,24 @@ export function encodeCommand(command: string, args: readonly RedisArgument[]): 
     command.indexOf(' ') === -1 ? null : command.split(' ').filter((word) => word !== '');
   const count = (words === null ? 1 : words.length) + args.length;
   let text = `*${count}\r\n`;
-  if (words === null) {
-    text += `$${Buffer.byteLength(command)}\r\n${command}\r\n`;
-  } else {
-    for (const word of words) text += `$${Buffer.byteLength(word)}\r\n${word}\r\n`;
-  }
   let parts: Array<string | Buffer> | null = null;
+  // Byte length equals character length exactly when a string is pure ASCII.
+  const addText = (value: string) => {
+    const bytes = Buffer.byteLength(value);
+    if (bytes === value.length) {
+      text += `$${bytes}\r\n${value}\r\n`;
+      return;
+    }
+    text += `$${bytes}\r\n`;
+    (parts ??= []).push(text, Buffer.from(value, 'utf8'));
+    text = '\r\n';
+  };
+  if (words === null) addText(command);
+  else for (const word of words) addText(word);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (typeof arg === 'string') {
-      text += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
+      addText(arg);
     } else if (typeof arg === 'number') {
       const formatted = formatNumber(arg, i, command);
       text += `$${formatted.length}\r\n${formatted}\r\n`;
@@ -51,7 +61,7 @@ export function encodeCommand(command: string, args: readonly RedisArgument[]): 
     }
   }
   if (parts === null) return text;
-  parts.push(text);
+  (parts as Array<string | Buffer>).push(text);
   return parts;
 }
 

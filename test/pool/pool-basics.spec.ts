@@ -78,6 +78,27 @@ describe('ConnectionPool', () => {
       await Promise.all(work);
     });
 
+    it('runs commands issued in the same turn in order, even with several connections open', async () => {
+      open({ maxConnections: 4 });
+      // Deep enough to make the pool open more connections.
+      await Promise.all(
+        Array.from({ length: 2000 }, (_, i) => pool.executeCommand('ECHO', String(i))),
+      );
+      for (let i = 0; i < 50 && pool.stats().total < 2; i++) await sleep(10);
+      expect(pool.stats().total).toBeGreaterThan(1);
+      let stale = 0;
+      for (let i = 0; i < 2000; i++) {
+        const [, value] = await Promise.all([
+          pool.executeCommand('SET', 'basics:order', String(i)),
+          pool.executeCommand('GET', 'basics:order'),
+          // Other callers' work in the same turn keeps the connections busy.
+          ...Array.from({ length: 20 }, () => pool.executeCommand('PING')),
+        ]);
+        if (value !== String(i)) stale++;
+      }
+      expect(stale).toBe(0);
+    });
+
     it('rejects bad arguments with a TypeError before anything is queued (RELIABILITY 26)', async () => {
       open();
       for (const bad of [undefined, null, { a: 1 }, NaN]) {
