@@ -74,3 +74,24 @@ export class ClusterError extends RedisError {}
 
 /** An option or URL is invalid. Thrown synchronously, with the password masked in any URL it shows. */
 export class ConfigurationError extends RedisError {}
+
+/**
+ * The call was abandoned through its `AbortSignal`. A command already on the wire still has its reply read and
+ * dropped, so no reply reaches the wrong caller.
+ */
+export class AbortError extends RedisError {
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Every attempt of an optimistic-locking transaction (`watch()`, `transaction()`) had its EXEC aborted. */
+export class TransactionAbortedError extends RedisError {
+  /** How many times the callback ran. */
+  readonly attempts: number;
+
+  constructor(message: string, attempts: number) {
+    super(message);
+    this.attempts = attempts;
+  }
+}

@@ -1,0 +1,118 @@
+import type { RedisArgument } from '../protocol/resp.types';
+import { flattenPairs } from './command-args';
+import type { Chained, ChainKind } from './command-runner';
+import { KeyCommands } from './key-commands';
+import type { FieldValues, RedisKey } from './redis-client.types';
+import {
+  asBoolean,
+  asBufferArray,
+  asBufferRecord,
+  asDouble,
+  asSafeInteger,
+  asNullableBuffer,
+  asNullableBuffers,
+  asNullableString,
+  asNullableStrings,
+  asNumber,
+  asStringArray,
+  asStringRecord,
+} from './reply-transforms';
+
+/** Hash commands: HGET, HSET, HMGET, HGETALL, HDEL, HINCRBY, HEXISTS, HLEN, HKEYS, HVALS. */
+export abstract class HashCommands<K extends ChainKind, R extends unknown[]> extends KeyCommands<
+  K,
+  R
+> {
+  /** HGET: the field's value, or `null`. */
+  hget(key: RedisKey, field: RedisKey): Chained<K, R, string | null> {
+    return this.send('HGET', [key, field], asNullableString);
+  }
+
+  /** HGET with the value as raw bytes. */
+  hgetBuffer(key: RedisKey, field: RedisKey): Chained<K, R, Buffer | null> {
+    return this.send('HGET', [key, field], asNullableBuffer, true);
+  }
+
+  /** HSET: how many fields were added (updated ones do not count). */
+  hset(key: RedisKey, field: RedisKey, value: RedisArgument): Chained<K, R, number>;
+  hset(key: RedisKey, values: FieldValues): Chained<K, R, number>;
+  hset(
+    key: RedisKey,
+    fieldOrValues: RedisKey | FieldValues,
+    value?: RedisArgument,
+  ): Chained<K, R, number> {
+    const pairs =
+      typeof fieldOrValues === 'string' || Buffer.isBuffer(fieldOrValues)
+        ? [fieldOrValues, value as RedisArgument]
+        : flattenPairs(fieldOrValues);
+    return this.send('HSET', [key, ...pairs], asNumber);
+  }
+
+  /** HSETNX: whether the field was set (it did not exist). */
+  hsetnx(key: RedisKey, field: RedisKey, value: RedisArgument): Chained<K, R, boolean> {
+    return this.send('HSETNX', [key, field, value], asBoolean);
+  }
+
+  /** HMGET: one value (or `null`) per field, in order. */
+  hmget(key: RedisKey, ...fields: RedisKey[]): Chained<K, R, Array<string | null>> {
+    return this.send('HMGET', [key, ...fields], asNullableStrings);
+  }
+
+  /** HMGET with the values as raw bytes. */
+  hmgetBuffer(key: RedisKey, ...fields: RedisKey[]): Chained<K, R, Array<Buffer | null>> {
+    return this.send('HMGET', [key, ...fields], asNullableBuffers, true);
+  }
+
+  /**
+   * HGETALL as a null-prototype object (`{}` for a missing key) under both protocols. Fields named `__proto__` or
+   * `constructor` are ordinary data.
+   */
+  hgetall(key: RedisKey): Chained<K, R, Record<string, string>> {
+    return this.send('HGETALL', [key], asStringRecord);
+  }
+
+  /** HGETALL with the values as raw bytes (field names as UTF-8). */
+  hgetallBuffer(key: RedisKey): Chained<K, R, Record<string, Buffer>> {
+    return this.send('HGETALL', [key], asBufferRecord, true);
+  }
+
+  /** HDEL: how many fields were removed. */
+  hdel(key: RedisKey, ...fields: RedisKey[]): Chained<K, R, number> {
+    return this.send('HDEL', [key, ...fields], asNumber);
+  }
+
+  /** HINCRBY: the field's new value. */
+  hincrby(key: RedisKey, field: RedisKey, increment: number | bigint): Chained<K, R, number> {
+    return this.send('HINCRBY', [key, field, increment], asSafeInteger);
+  }
+
+  /** HINCRBYFLOAT: the field's new value. */
+  hincrbyfloat(key: RedisKey, field: RedisKey, increment: number): Chained<K, R, number> {
+    return this.send('HINCRBYFLOAT', [key, field, increment], asDouble);
+  }
+
+  /** HEXISTS: whether the field exists. */
+  hexists(key: RedisKey, field: RedisKey): Chained<K, R, boolean> {
+    return this.send('HEXISTS', [key, field], asBoolean);
+  }
+
+  /** HLEN: the number of fields. */
+  hlen(key: RedisKey): Chained<K, R, number> {
+    return this.send('HLEN', [key], asNumber);
+  }
+
+  /** HKEYS: every field name. */
+  hkeys(key: RedisKey): Chained<K, R, string[]> {
+    return this.send('HKEYS', [key], asStringArray);
+  }
+
+  /** HVALS: every value. */
+  hvals(key: RedisKey): Chained<K, R, string[]> {
+    return this.send('HVALS', [key], asStringArray);
+  }
+
+  /** HVALS with the values as raw bytes. */
+  hvalsBuffer(key: RedisKey): Chained<K, R, Buffer[]> {
+    return this.send('HVALS', [key], asBufferArray, true);
+  }
+}

@@ -1,0 +1,58 @@
+import type {
+  CollectionScanOptions,
+  HashEntry,
+  RedisKey,
+  ScanOptions,
+  ScoredMember,
+} from './redis-client.types';
+import { ScanCommands, type ScanPage } from './scan-commands';
+
+/**
+ * Walks every page, yielding item by item. Nothing is fetched ahead: `break` (or `return()`) stops the walk with
+ * no command in flight.
+ */
+async function* walk<T>(
+  fetch: (cursor: string) => Promise<ScanPage<T>>,
+): AsyncGenerator<T, void, undefined> {
+  let cursor = '0';
+  do {
+    const next = await fetch(cursor);
+    cursor = next.cursor;
+    for (const item of next.items) yield item;
+  } while (cursor !== '0');
+}
+
+/**
+ * Async iterators over SCAN, HSCAN, SSCAN and ZSCAN, for `for await` loops. As with SCAN itself, an element
+ * present for the whole walk is seen at least once, and may be seen more than once.
+ */
+export abstract class IteratorCommands extends ScanCommands<'service', []> {
+  /** Every key (matching `match`, of `type`). */
+  scanIterator(options?: ScanOptions): AsyncGenerator<string, void, undefined> {
+    return walk((cursor) => this.scan(cursor, options));
+  }
+
+  /** Every `{ field, value }` of a hash. */
+  hscanIterator(
+    key: RedisKey,
+    options?: CollectionScanOptions,
+  ): AsyncGenerator<HashEntry, void, undefined> {
+    return walk((cursor) => this.hscan(key, cursor, options));
+  }
+
+  /** Every member of a set. */
+  sscanIterator(
+    key: RedisKey,
+    options?: CollectionScanOptions,
+  ): AsyncGenerator<string, void, undefined> {
+    return walk((cursor) => this.sscan(key, cursor, options));
+  }
+
+  /** Every `{ member, score }` of a sorted set. */
+  zscanIterator(
+    key: RedisKey,
+    options?: CollectionScanOptions,
+  ): AsyncGenerator<ScoredMember, void, undefined> {
+    return walk((cursor) => this.zscan(key, cursor, options));
+  }
+}

@@ -1,0 +1,132 @@
+import type { RedisArgument } from '../protocol/resp.types';
+import { flattenPairs, getExArgs, setArgs } from './command-args';
+import { CommandRunner, type Chained, type ChainKind } from './command-runner';
+import type { FieldValues, GetExOptions, RedisKey, SetOptions } from './redis-client.types';
+import {
+  asBoolean,
+  asDouble,
+  asSafeInteger,
+  asNullableBuffer,
+  asNullableBuffers,
+  asNullableString,
+  asNullableStrings,
+  asNumber,
+  asOk,
+  asOkOrNull,
+} from './reply-transforms';
+
+/** String commands: GET, SET, MGET, MSET, INCR..., APPEND, GETDEL, GETEX, STRLEN. */
+export abstract class StringCommands<
+  K extends ChainKind,
+  R extends unknown[],
+> extends CommandRunner<K, R> {
+  /** GET: the value, or `null` when the key is missing. */
+  get(key: RedisKey): Chained<K, R, string | null> {
+    return this.send('GET', [key], asNullableString);
+  }
+
+  /** GET with the value as raw bytes. */
+  getBuffer(key: RedisKey): Chained<K, R, Buffer | null> {
+    return this.send('GET', [key], asNullableBuffer, true);
+  }
+
+  /**
+   * SET: `'OK'`, or `null` when `nx`/`xx` kept it from running. With `get: true` it resolves the previous value
+   * instead (`null` when there was none).
+   */
+  set(
+    key: RedisKey,
+    value: RedisArgument,
+    options: SetOptions & { get: true },
+  ): Chained<K, R, string | null>;
+  set(key: RedisKey, value: RedisArgument, options?: SetOptions): Chained<K, R, 'OK' | null>;
+  set(
+    key: RedisKey,
+    value: RedisArgument,
+    options?: SetOptions,
+  ): Chained<K, R, string | null> | Chained<K, R, 'OK' | null> {
+    if (options?.get === true) {
+      return this.send('SET', [key, value, ...setArgs(options)], asNullableString);
+    }
+    return this.send('SET', [key, value, ...setArgs(options)], asOkOrNull);
+  }
+
+  /** MGET: one value (or `null`) per key, in order. */
+  mget(...keys: RedisKey[]): Chained<K, R, Array<string | null>> {
+    return this.send('MGET', keys, asNullableStrings);
+  }
+
+  /** MGET with the values as raw bytes. */
+  mgetBuffer(...keys: RedisKey[]): Chained<K, R, Array<Buffer | null>> {
+    return this.send('MGET', keys, asNullableBuffers, true);
+  }
+
+  /** MSET: sets every key to its value, atomically. */
+  mset(values: FieldValues): Chained<K, R, 'OK'> {
+    return this.send('MSET', flattenPairs(values), asOk);
+  }
+
+  /**
+   * INCR: the new value. A value beyond `Number.MAX_SAFE_INTEGER` is never rounded: the call rejects with
+   * `RangeError` (the increment happened; `executeCommand('GET', key)` reads it exactly). Same for the other
+   * counter helpers.
+   */
+  incr(key: RedisKey): Chained<K, R, number> {
+    return this.send('INCR', [key], asSafeInteger);
+  }
+
+  /** INCRBY: the new value. */
+  incrby(key: RedisKey, increment: number | bigint): Chained<K, R, number> {
+    return this.send('INCRBY', [key, increment], asSafeInteger);
+  }
+
+  /** INCRBYFLOAT: the new value (a bulk string under both protocols, parsed). */
+  incrbyfloat(key: RedisKey, increment: number): Chained<K, R, number> {
+    return this.send('INCRBYFLOAT', [key, increment], asDouble);
+  }
+
+  /** DECR: the new value. */
+  decr(key: RedisKey): Chained<K, R, number> {
+    return this.send('DECR', [key], asSafeInteger);
+  }
+
+  /** DECRBY: the new value. */
+  decrby(key: RedisKey, decrement: number | bigint): Chained<K, R, number> {
+    return this.send('DECRBY', [key, decrement], asSafeInteger);
+  }
+
+  /** APPEND: the length of the value after the append. */
+  append(key: RedisKey, value: RedisArgument): Chained<K, R, number> {
+    return this.send('APPEND', [key, value], asNumber);
+  }
+
+  /** GETDEL: the value before deletion, or `null`. */
+  getdel(key: RedisKey): Chained<K, R, string | null> {
+    return this.send('GETDEL', [key], asNullableString);
+  }
+
+  /** GETDEL with the value as raw bytes. */
+  getdelBuffer(key: RedisKey): Chained<K, R, Buffer | null> {
+    return this.send('GETDEL', [key], asNullableBuffer, true);
+  }
+
+  /** GETEX: the value, setting or removing its expiry. */
+  getex(key: RedisKey, options?: GetExOptions): Chained<K, R, string | null> {
+    return this.send('GETEX', [key, ...getExArgs(options)], asNullableString);
+  }
+
+  /** GETEX with the value as raw bytes. */
+  getexBuffer(key: RedisKey, options?: GetExOptions): Chained<K, R, Buffer | null> {
+    return this.send('GETEX', [key, ...getExArgs(options)], asNullableBuffer, true);
+  }
+
+  /** STRLEN: the length in bytes (0 for a missing key). */
+  strlen(key: RedisKey): Chained<K, R, number> {
+    return this.send('STRLEN', [key], asNumber);
+  }
+
+  /** SETNX: whether the key was set (it did not exist). */
+  setnx(key: RedisKey, value: RedisArgument): Chained<K, R, boolean> {
+    return this.send('SETNX', [key, value], asBoolean);
+  }
+}

@@ -1,0 +1,327 @@
+import { EventEmitter } from 'node:events';
+import type { Connection } from '../connection/connection';
+import { PoolClosedError } from '../errors/redis-pool.errors';
+import type { RedisPool } from '../pool/redis-pool.interface';
+import type { RedisReply } from '../protocol/resp.types';
+
+/**
+ * Receives a message: its payload, the channel it was published to, and for pattern subscriptions the pattern
+ * that matched. A handler that throws (or rejects) does not disturb delivery; the error goes to the
+ * subscriber's `error` event when anyone listens.
+ */
+export type MessageHandler = (message: string, channel: string, pattern?: string) => unknown;
+
+/** Channels (SUBSCRIBE), patterns (PSUBSCRIBE) or shard channels (SSUBSCRIBE, Redis 7+). */
+export type SubscriptionKind = 'channel' | 'pattern' | 'shard';
+
+/** What `subscribe()`, `psubscribe()` and `ssubscribe()` resolve once the server confirmed. */
+export interface Subscription {
+  readonly kind: SubscriptionKind;
+  /** The channels or patterns this subscription listens to. */
+  readonly names: readonly string[];
+  /**
+   * Stops this handler. Channels no other subscription listens to are unsubscribed; when none is left, the
+   * subscriber's connection is given back. Idempotent.
+   */
+  unsubscribe(): Promise<void>;
+}
+
+/** Reconnection of the subscriber's connection. */
+export interface SubscriberOptions {
+  /**
+   * First delay before re-leasing a connection after the subscriber's connection closed; doubles per failure.
+   * @default 50
+   */
+  reconnectBaseDelayMs?: number;
+  /**
+   * Longest delay between reconnection attempts.
+   * @default 2000
+   */
+  reconnectMaxDelayMs?: number;
+}
+
+const COMMANDS: Record<SubscriptionKind, { on: string; off: string }> = {
+  channel: { on: 'SUBSCRIBE', off: 'UNSUBSCRIBE' },
+  pattern: { on: 'PSUBSCRIBE', off: 'PUNSUBSCRIBE' },
+  shard: { on: 'SSUBSCRIBE', off: 'SUNSUBSCRIBE' },
+};
+const KINDS: readonly SubscriptionKind[] = ['channel', 'pattern', 'shard'];
+
+interface Listener {
+  handler: MessageHandler;
+}
+
+function text(value: RedisReply | undefined): string {
+  return Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+}
+
+/**
+ * Pub/sub on a dedicated connection leased from the pool and kept. Every change (subscribe, unsubscribe,
+ * reconnect) runs one at a time. When the connection closes, a new one is leased with exponential backoff and
+ * every channel, pattern and shard channel is subscribed again, until the pool is closed. RESP2 message arrays
+ * and RESP3 push frames are both understood (the connection passes either as a `push` event).
+ *
+ * Events: `error` (a handler threw, or a reconnection attempt failed; only emitted when listened to),
+ * `reconnect` (subscriptions restored on a new connection).
+ */
+export class Subscriber extends EventEmitter {
+  private connection: Connection | null = null;
+  private readonly registry: Record<SubscriptionKind, Map<string, Set<Listener>>> = {
+    channel: new Map(),
+    pattern: new Map(),
+    shard: new Map(),
+  };
+  private tail: Promise<unknown> = Promise.resolve();
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private watchingPool = false;
+  /** The pool's `closing` event: give the lease back at once, so `pool.disconnect()` need not wait for it. */
+  private readonly onPoolClosing = () => {
+    for (const kind of KINDS) this.registry[kind].clear();
+    this.stop();
+  };
+  private failures = 0;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+
+  constructor(
+    private readonly pool: RedisPool,
+    options: SubscriberOptions = {},
+  ) {
+    super();
+    this.baseDelayMs = options.reconnectBaseDelayMs ?? 50;
+    this.maxDelayMs = options.reconnectMaxDelayMs ?? 2000;
+  }
+
+  /** Whether the subscriber holds a connection now. */
+  get connected(): boolean {
+    return this.connection !== null;
+  }
+
+  /** Channels, patterns and shard channels currently wanted. */
+  get count(): number {
+    return this.registry.channel.size + this.registry.pattern.size + this.registry.shard.size;
+  }
+
+  /** Subscribes `handler` to `names`; resolves once the server confirmed every new name. */
+  subscribe(
+    kind: SubscriptionKind,
+    names: readonly string[],
+    handler: MessageHandler,
+  ): Promise<Subscription> {
+    const unique = [...new Set(names.map(String))];
+    if (unique.length === 0) return Promise.reject(new TypeError('Nothing to subscribe to'));
+    if (typeof handler !== 'function')
+      return Promise.reject(new TypeError('A message handler is required'));
+    return this.serial(async () => {
+      if (this.pool.closed) throw new PoolClosedError('The pool is closed');
+      const listener: Listener = { handler };
+      const map = this.registry[kind];
+      const fresh = unique.filter((name) => !map.has(name));
+      for (const name of unique) {
+        let set = map.get(name);
+        if (set === undefined) map.set(name, (set = new Set()));
+        set.add(listener);
+      }
+      try {
+        if (this.connection === null) await this.connect();
+        else if (fresh.length > 0)
+          await this.connection.executeCommand(COMMANDS[kind].on, ...fresh);
+      } catch (error) {
+        this.forget(kind, unique, listener);
+        if (this.count === 0) this.stop();
+        else if (this.connection === null) this.scheduleReconnect();
+        throw error;
+      }
+      return this.subscription(kind, unique, listener);
+    });
+  }
+
+  /** Unsubscribes everything and gives the connection back. */
+  close(): Promise<void> {
+    return this.serial(async () => {
+      for (const kind of KINDS) this.registry[kind].clear();
+      this.stop();
+    });
+  }
+
+  private subscription(kind: SubscriptionKind, names: string[], listener: Listener): Subscription {
+    let done = false;
+    return {
+      kind,
+      names,
+      unsubscribe: () => {
+        if (done) return Promise.resolve();
+        done = true;
+        return this.serial(() => this.remove(kind, names, listener));
+      },
+    };
+  }
+
+  private async remove(kind: SubscriptionKind, names: string[], listener: Listener): Promise<void> {
+    const emptied = this.forget(kind, names, listener);
+    if (emptied.length > 0 && this.connection !== null) {
+      // Confirmed before resolving, so no message for these names arrives after `unsubscribe()` settled. A
+      // connection that dies meanwhile is replaced by one subscribed to what is left, so a failure is moot.
+      await this.connection.executeCommand(COMMANDS[kind].off, ...emptied).catch(() => undefined);
+    }
+    if (this.count === 0) this.stop();
+  }
+
+  /** Drops a listener from names; returns the names nobody listens to any more. */
+  private forget(kind: SubscriptionKind, names: string[], listener: Listener): string[] {
+    const map = this.registry[kind];
+    const emptied: string[] = [];
+    for (const name of names) {
+      const set = map.get(name);
+      if (set === undefined) continue;
+      set.delete(listener);
+      if (set.size === 0) {
+        map.delete(name);
+        emptied.push(name);
+      }
+    }
+    return emptied;
+  }
+
+  /** Runs changes one at a time, in call order, whatever each one's outcome. */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Leases a connection and subscribes it to everything wanted. */
+  private async connect(): Promise<void> {
+    const connection = await this.pool.getConnection();
+    if (this.pool.closed || this.count === 0) {
+      this.pool.release(connection);
+      return;
+    }
+    this.attach(connection);
+    try {
+      const confirmations: Array<Promise<unknown>> = [];
+      for (const kind of KINDS) {
+        const names = [...this.registry[kind].keys()];
+        if (names.length > 0)
+          confirmations.push(connection.executeCommand(COMMANDS[kind].on, ...names));
+      }
+      await Promise.all(confirmations);
+    } catch (error) {
+      if (this.connection === connection) this.dropConnection();
+      throw error;
+    }
+  }
+
+  private attach(connection: Connection): void {
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.failures = 0;
+    this.connection = connection;
+    connection.on('push', this.onPush);
+    connection.once('close', this.onClose);
+    this.watchPool();
+  }
+
+  /** Gives the connection back and stops reconnecting: nothing is wanted any more. */
+  private stop(): void {
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.unwatchPool();
+    this.dropConnection();
+  }
+
+  private dropConnection(): void {
+    const connection = this.connection;
+    this.connection = null;
+    if (connection === null) return;
+    connection.off('push', this.onPush);
+    connection.off('close', this.onClose);
+    // The pool discards a connection that was subscribed rather than hand it to anyone else.
+    this.pool.release(connection);
+  }
+
+  private readonly onPush = (frame: RedisReply[]): void => {
+    const kind = text(frame[0]);
+    if (kind === 'message') this.deliver('channel', text(frame[1]), text(frame[2]), text(frame[1]));
+    else if (kind === 'pmessage')
+      this.deliver('pattern', text(frame[1]), text(frame[3]), text(frame[2]), text(frame[1]));
+    else if (kind === 'smessage')
+      this.deliver('shard', text(frame[1]), text(frame[2]), text(frame[1]));
+  };
+
+  private deliver(
+    kind: SubscriptionKind,
+    name: string,
+    message: string,
+    channel: string,
+    pattern?: string,
+  ): void {
+    const listeners = this.registry[kind].get(name);
+    if (listeners === undefined) return;
+    for (const { handler } of [...listeners]) {
+      try {
+        const outcome =
+          pattern === undefined ? handler(message, channel) : handler(message, channel, pattern);
+        if (outcome instanceof Promise) outcome.catch((error: unknown) => this.report(error));
+      } catch (error) {
+        this.report(error);
+      }
+    }
+  }
+
+  private report(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  private readonly onClose = (): void => {
+    const connection = this.connection;
+    if (connection === null) return;
+    connection.off('push', this.onPush);
+    this.connection = null;
+    if (this.pool.closed || this.count === 0) {
+      this.unwatchPool();
+      return;
+    }
+    this.scheduleReconnect();
+  };
+
+  private scheduleReconnect(): void {
+    if (this.reconnectTimer !== null || this.pool.closed) return;
+    const delay =
+      Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(this.failures, 20)) *
+      (0.5 + Math.random() / 2);
+    this.failures++;
+    this.watchPool();
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      void this.serial(() => this.reconnect());
+    }, delay);
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.connection !== null || this.count === 0 || this.pool.closed) {
+      if (this.connection === null) this.unwatchPool();
+      return;
+    }
+    try {
+      await this.connect();
+      if (this.connection !== null) this.emit('reconnect');
+    } catch (error) {
+      this.report(error);
+      this.scheduleReconnect();
+    }
+  }
+
+  /** Listens for the pool closing, to give the lease back and stop reconnecting, so nothing is left running. */
+  private watchPool(): void {
+    if (this.watchingPool) return;
+    this.watchingPool = true;
+    this.pool.on('closing', this.onPoolClosing);
+  }
+
+  private unwatchPool(): void {
+    if (!this.watchingPool) return;
+    this.watchingPool = false;
+    this.pool.off('closing', this.onPoolClosing);
+  }
+}
