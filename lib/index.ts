@@ -6,5 +6,18 @@ export { Connection, type ConnectionStatus } from './connection/connection';
 export type { ConnectionOptions } from './connection/connection-options';
 export { ConnectionPool, type PoolStats, type CommandOptions } from './pool/connection-pool';
 export type { PoolOptions, RetryOptions } from './pool/pool-options';
-export type { RedisPool } from './pool/redis-pool.interface';
+export type { RedisPool, RedisPoolEvent } from './pool/redis-pool.interface';
 export { parseRedisUrl, maskUrl } from './pool/redis-url';
+export * from './client';
+export { RedisPoolModule } from './nest/redis-pool.module';
+export { InjectPool, InjectRedis } from './nest/redis.decorators';
+export { getPoolToken, getRedisPoolOptionsToken, getRedisToken } from './nest/redis.tokens';
+export { DEFAULT_POOL_NAME } from './nest/redis.constants';
+export type {
+  RedisPoolClusterOptions,
+  RedisPoolFactoryOptions,
+  RedisPoolModuleAsyncOptions,
+  RedisPoolModuleOptions,
+  RedisPoolOptionsFactory,
+  RedisStartupPolicy,
+} from './nest/redis-pool.interfaces';

@@ -1,0 +1,72 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import type { RedisPool } from '../pool/redis-pool.interface';
+import { DEFAULT_POOL_NAME } from '../nest/redis.constants';
+import { getPoolToken } from '../nest/redis.tokens';
+import { pingWithin, reasonOf } from '../nest/redis-ping';
+import { DEFAULT_HEALTH_TIMEOUT_MS, REDIS_HEALTH_OPTIONS } from './redis-health.constants';
+import type { RedisHealthCheckOptions, RedisHealthModuleOptions } from './redis-health.interfaces';
+
+/**
+ * Terminus health indicator for the pools of `RedisPoolModule`. `up` carries the PING round trip
+ * (`responseTimeMs`) and the pool's stats; `down` (HTTP 503 through `HealthCheckService`) carries the reason. A
+ * check never takes longer than `timeoutMs`, even when the server is frozen or gone or every connection is leased.
+ *
+ * @example
+ * ```ts
+ * @Get('health')
+ * @HealthCheck()
+ * check() {
+ *   return this.health.check([() => this.redis.isHealthy('redis')]);
+ * }
+ * ```
+ */
+@Injectable()
+export class RedisHealthIndicator {
+  private readonly pools = new Map<string, RedisPool>();
+
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    private readonly moduleRef: ModuleRef,
+    @Optional()
+    @Inject(REDIS_HEALTH_OPTIONS)
+    private readonly defaults: RedisHealthModuleOptions | null = null,
+  ) {}
+
+  /**
+   * PINGs the pool called `options.name` and reports it under `key`.
+   * @param key the key of this check in the health report, e.g. `'redis'`.
+   */
+  async isHealthy<const Key extends string>(
+    key: Key,
+    options: RedisHealthCheckOptions = {},
+  ): Promise<HealthIndicatorResult<Key>> {
+    const indicator = this.indicators.check(key);
+    const name = options.name ?? this.defaults?.name ?? DEFAULT_POOL_NAME;
+    const timeoutMs = options.timeoutMs ?? this.defaults?.timeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
+    const pool = this.poolNamed(name);
+    if (pool === undefined) {
+      return indicator.down({ message: `No Redis pool named "${name}" is registered` });
+    }
+    try {
+      const responseTimeMs = await pingWithin(pool, timeoutMs, `Redis pool "${name}"`);
+      return indicator.up({ responseTimeMs, ...pool.stats() });
+    } catch (error) {
+      return indicator.down({ message: reasonOf(error) });
+    }
+  }
+
+  private poolNamed(name: string): RedisPool | undefined {
+    let pool = this.pools.get(name);
+    if (pool === undefined) {
+      try {
+        pool = this.moduleRef.get<RedisPool>(getPoolToken(name), { strict: false });
+      } catch {
+        return undefined;
+      }
+      this.pools.set(name, pool);
+    }
+    return pool;
+  }
+}

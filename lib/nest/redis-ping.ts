@@ -1,0 +1,30 @@
+import { TimeoutError } from '../errors/redis-pool.errors';
+import type { RedisPool } from '../pool/redis-pool.interface';
+
+/**
+ * Sends one PING and resolves with its round trip in milliseconds, or rejects within `timeoutMs` whatever the
+ * pool does: the command carries the deadline, and a timer (always cleared) backs it up for the cases where the
+ * pool cannot honour it, e.g. every connection leased or a frozen server.
+ */
+export function pingWithin(pool: RedisPool, timeoutMs: number, target: string): Promise<number> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new TimeoutError(`PING to ${target} got no reply within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  // A pool that throws synchronously (e.g. a test double) still yields a rejected promise.
+  const ping = Promise.resolve().then(() => pool.execute('PING', [], { timeoutMs }));
+  // The losing promise may still reject later; nobody must see that as an unhandled rejection.
+  ping.catch(() => undefined);
+  return Promise.race([ping, deadline])
+    .then(() => Math.max(0, Math.round(performance.now() - started)))
+    .finally(() => clearTimeout(timer));
+}
+
+/** The message of anything thrown, for a log line. */
+export function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

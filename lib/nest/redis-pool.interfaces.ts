@@ -1,0 +1,111 @@
+import type {
+  InjectionToken,
+  ModuleMetadata,
+  OptionalFactoryDependency,
+  Provider,
+  Type,
+} from '@nestjs/common';
+import type { PoolOptions } from '../pool/pool-options';
+
+/**
+ * When the application starts:
+ * - `'lazy'`: boot never waits for Redis. The pool connects on first use, and one PING sent after bootstrap says
+ *   in the log whether Redis is reachable. The app starts even when Redis is down.
+ * - `'wait'`: the pool must answer PING within `startupTimeoutMs`, or the boot fails with a clear error.
+ */
+export type RedisStartupPolicy = 'lazy' | 'wait';
+
+/** Reserved for Redis Cluster support, which lands in a later release. */
+export interface RedisPoolClusterOptions {
+  /** Seed nodes of the cluster. */
+  nodes: Array<{ host: string; port: number }>;
+}
+
+/**
+ * Everything that configures one pool, as returned by a `forRootAsync` factory: the `ConnectionPool` options plus
+ * the module's start-up and shutdown policy.
+ */
+export interface RedisPoolFactoryOptions extends PoolOptions {
+  /**
+   * Start-up policy; see {@link RedisStartupPolicy}.
+   * @default 'lazy'
+   */
+  startup?: RedisStartupPolicy;
+  /**
+   * With `startup: 'wait'`, how long boot waits for Redis to answer PING before it fails.
+   * @default 10000
+   */
+  startupTimeoutMs?: number;
+  /**
+   * How long shutdown lets in-flight commands finish before every socket is closed (the pool's own option, used
+   * by the module when the application closes).
+   * @default 5000
+   */
+  drainTimeoutMs?: number;
+  /**
+   * Reserved for Redis Cluster (a later release). Setting it today fails with a `ConfigurationError` rather than
+   * silently connecting to a single node.
+   * @default undefined
+   */
+  cluster?: RedisPoolClusterOptions;
+}
+
+/** Options of `RedisPoolModule.forRoot()`. */
+export interface RedisPoolModuleOptions extends RedisPoolFactoryOptions {
+  /**
+   * Name of this pool; several pools with different names live side by side. Inject it with
+   * `@InjectRedis(name)` / `@InjectPool(name)`.
+   * @default 'default'
+   */
+  name?: string;
+  /**
+   * Register the module globally, so every module can inject the pool without importing it. With `false`, import
+   * the module where it is needed (or re-export it from a shared module).
+   * @default true
+   */
+  isGlobal?: boolean;
+}
+
+/** Implemented by the class given to `forRootAsync({ useClass })` or `forRootAsync({ useExisting })`. */
+export interface RedisPoolOptionsFactory {
+  createRedisPoolOptions(): RedisPoolFactoryOptions | Promise<RedisPoolFactoryOptions>;
+}
+
+/** Options of `RedisPoolModule.forRootAsync()`: give exactly one of `useFactory`, `useClass`, `useExisting`. */
+export interface RedisPoolModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  /**
+   * Name of this pool (it cannot come from the factory: the injection tokens depend on it).
+   * @default 'default'
+   */
+  name?: string;
+  /**
+   * Register the module globally.
+   * @default true
+   */
+  isGlobal?: boolean;
+  /**
+   * Builds the options; its parameters are the providers listed in `inject`.
+   * @default undefined
+   */
+  useFactory?: (...args: never[]) => RedisPoolFactoryOptions | Promise<RedisPoolFactoryOptions>;
+  /**
+   * Providers passed to `useFactory`, in order.
+   * @default []
+   */
+  inject?: Array<InjectionToken | OptionalFactoryDependency>;
+  /**
+   * A class the module instantiates (in its own scope) to call `createRedisPoolOptions()` on.
+   * @default undefined
+   */
+  useClass?: Type<RedisPoolOptionsFactory>;
+  /**
+   * An existing provider (from `imports`) to call `createRedisPoolOptions()` on.
+   * @default undefined
+   */
+  useExisting?: InjectionToken<RedisPoolOptionsFactory>;
+  /**
+   * More providers registered in the module, e.g. for `inject`.
+   * @default []
+   */
+  extraProviders?: Provider[];
+}

@@ -1,0 +1,26 @@
+import type { PoolOptions } from '../pool/pool-options';
+import { maskUrl, mergeUrlOptions } from '../pool/redis-url';
+
+/**
+ * Where a pool connects, as a URL for log lines and errors: `redis://[user[:****]@]host:port/db`,
+ * `rediss://...` or `unix:///path`. A password is only ever shown as `****`.
+ */
+export function describeTarget(options: PoolOptions): string {
+  let merged: PoolOptions;
+  try {
+    merged = options.url !== undefined ? mergeUrlOptions(options.url, options) : options;
+  } catch {
+    return options.url !== undefined ? maskUrl(options.url) : 'redis (invalid options)';
+  }
+  const db = merged.db ?? 0;
+  if (merged.path !== undefined) {
+    return `unix://${merged.path}${db !== 0 ? `?db=${db}` : ''}`;
+  }
+  const scheme = merged.tls !== undefined && merged.tls !== false ? 'rediss' : 'redis';
+  const user = merged.username !== undefined ? encodeURIComponent(merged.username) : '';
+  const secret = merged.password !== undefined ? ':****' : '';
+  const auth = user !== '' || secret !== '' ? `${user}${secret}@` : '';
+  const host = merged.host ?? 'localhost';
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  return `${scheme}://${auth}${hostPart}:${merged.port ?? 6379}${db !== 0 ? `/${db}` : ''}`;
+}

@@ -1,0 +1,91 @@
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { AppModule } from '../../sample/app.module';
+import { useRedisServer } from '../harness';
+import { bootApp, closeApp, closeApps, connectionsNamed } from './nest-helpers';
+
+describe('sample app', () => {
+  const server = useRedisServer();
+  const saved = { REDIS_URL: process.env.REDIS_URL, CACHE_REDIS_URL: process.env.CACHE_REDIS_URL };
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    // The sample reads its configuration from the environment: point it at the throwaway server.
+    process.env.REDIS_URL = server().url;
+    delete process.env.CACHE_REDIS_URL;
+    ({ app } = await bootApp({ imports: [AppModule] }));
+  });
+
+  afterAll(async () => {
+    await closeApps();
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+
+  const http = () => request(app.getHttpServer());
+
+  it('lists its endpoints', async () => {
+    const response = await http().get('/').expect(200);
+    expect(response.body).toEqual({ endpoints: ['/visits', '/stats', '/catalog/42', '/health'] });
+  });
+
+  it('counts visits on the default pool', async () => {
+    expect((await http().get('/visits').expect(200)).body).toEqual({ visits: 1 });
+    expect((await http().get('/visits').expect(200)).body).toEqual({ visits: 2 });
+    expect(await server().cli('GET', 'sample:visits')).toBe('2');
+  });
+
+  it('serves a cached lookup from the named cache pool', async () => {
+    const first = await http().get('/catalog/42').expect(200);
+    expect(first.body).toEqual({
+      product: { id: '42', name: 'Product 42', price: 17 },
+      cached: false,
+    });
+    const second = await http().get('/catalog/42').expect(200);
+    expect(second.body).toEqual({ ...first.body, cached: true });
+    expect(Number(await server().cli('TTL', 'sample:product:42'))).toBeGreaterThan(0);
+    expect(await connectionsNamed(server(), 'sample-cache')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('shows the same pool from the stats feature module', async () => {
+    const response = await http().get('/stats').expect(200);
+    expect(response.body).toEqual({
+      visits: 2,
+      pool: expect.objectContaining({ total: expect.any(Number), maxConnections: 10 }),
+    });
+  });
+
+  it('reports both pools healthy', async () => {
+    const response = await http().get('/health').expect(200);
+    expect(response.body).toMatchObject({
+      status: 'ok',
+      info: { redis: { status: 'up' }, 'redis-cache': { status: 'up', maxConnections: 4 } },
+    });
+  });
+
+  it('answers 503 with the reason while Redis is down, and recovers', async () => {
+    await server().stop();
+    try {
+      const visits = await http().get('/visits');
+      expect(visits.status).toBe(503);
+      expect(visits.body.message).toMatch(/^Redis is unavailable: /);
+      expect((await http().get('/health')).status).toBe(503);
+    } finally {
+      await server().start();
+    }
+    const deadline = Date.now() + 5000;
+    while ((await http().get('/health')).status !== 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect((await http().get('/visits')).status).toBe(200);
+  });
+
+  it('closes both pools on shutdown', async () => {
+    expect(await connectionsNamed(server(), 'sample')).toBeGreaterThanOrEqual(1);
+    await closeApp(app);
+    expect(await connectionsNamed(server(), 'sample')).toBe(0);
+    expect(await connectionsNamed(server(), 'sample-cache')).toBe(0);
+  });
+});
