@@ -53,9 +53,19 @@ describe('load with a crash in the middle', () => {
       }
     };
 
+    let closedByCrash = 0;
+    let reconnected = 0;
+    let crashed = false;
+    pool.on('close', () => {
+      if (crashed) closedByCrash++;
+    });
+    pool.on('connect', () => {
+      if (crashed) reconnected++;
+    });
     const chaos = (async () => {
       await sleep(1200);
       maxConnectionsSeen = Math.max(maxConnectionsSeen, await serverConnections(server(), name));
+      crashed = true;
       await server().kill();
       await sleep(400);
       await server().start();
@@ -69,7 +79,10 @@ describe('load with a crash in the middle', () => {
     expect(mismatched).toBe(0);
     expect(untyped).toEqual([]);
     expect(ok).toBeGreaterThan(10_000);
-    expect(failures.size).toBeGreaterThan(0);
+    // The crash really hit the pool; callers saw typed errors at most (commands not yet written when it hit
+    // are sent again after the reconnect, so a crash can also pass with no caller failing).
+    expect(closedByCrash).toBeGreaterThan(0);
+    expect(reconnected).toBeGreaterThan(0);
     for (const kind of failures.keys())
       expect([ConnectionError.name, TimeoutError.name]).toContain(kind);
     expect(maxConnectionsSeen).toBeGreaterThan(0);
