@@ -6,7 +6,8 @@ import { createCeilingClient } from './ceiling-client.mjs';
 const require = createRequire(import.meta.url);
 
 async function ours(port, { dispatch = 'multiplexed', maxConnections = 10 } = {}) {
-  const { ConnectionPool } = require('../dist/index.js');
+  // The core alone, as an app that already loads Nest would add nothing else; the peers load no framework either.
+  const { ConnectionPool } = require('../dist/pool/connection-pool.js');
   const pool = new ConnectionPool({ host: '127.0.0.1', port, dispatch, maxConnections });
   await pool.executeCommand('PING');
   return {

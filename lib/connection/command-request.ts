@@ -40,12 +40,18 @@ export class CommandRequest {
     readonly buffers: boolean,
     /** Epoch milliseconds after which it rejects with `TimeoutError`; `Infinity` for none. */
     public deadline: number,
-    private readonly onResolve: (value: RedisReply) => void,
-    private readonly onReject: (error: Error) => void,
+    private onResolve: (value: RedisReply) => void,
+    private onReject: (error: Error) => void,
     /** May be sent again after its connection died, even though it was written. */
     readonly idempotent: boolean = false,
     readonly owner: RequestOwner | null = null,
   ) {}
+
+  /** Sets who hears the outcome (see `settledBy`). */
+  settleWith(resolve: (value: RedisReply) => void, reject: (error: Error) => void): void {
+    this.onResolve = resolve;
+    this.onReject = reject;
+  }
 
   resolve(value: RedisReply): void {
     if (this.done) return;
@@ -57,5 +63,29 @@ export class CommandRequest {
     if (this.done) return;
     this.done = true;
     this.onReject(error);
+  }
+}
+
+/** Placeholder outcome handlers, replaced through `settledBy`. */
+export function unsettled(): void {
+  // Replaced before the request can settle.
+}
+
+let adopting: CommandRequest | null = null;
+
+function adoptResolvers(resolve: (value: never) => void, reject: (error: Error) => void): void {
+  (adopting as CommandRequest).settleWith(resolve as (value: RedisReply) => void, reject);
+}
+
+/**
+ * The promise a request settles. A Promise executor runs synchronously inside the constructor, so one
+ * module-level executor can hand the resolvers over: no closure is allocated per command.
+ */
+export function settledBy<T>(request: CommandRequest): Promise<T> {
+  adopting = request;
+  try {
+    return new Promise<T>(adoptResolvers);
+  } finally {
+    adopting = null;
   }
 }

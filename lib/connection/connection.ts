@@ -16,7 +16,7 @@ import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 import { Fifo } from '../utils/fifo';
 import { blockingWaitMs, isSubscribeCommand, unsupported } from './command-policy';
 import { addressOf, type ConnectionOptions } from './connection-options';
-import { CommandRequest } from './command-request';
+import { CommandRequest, settledBy, unsettled } from './command-request';
 import { LeaseState } from './lease-state';
 import { PubSubTracker } from './pubsub-tracker';
 
@@ -112,6 +112,11 @@ export class Connection extends EventEmitter {
     return this.queue.length;
   }
 
+  /** Commands are queued for this turn's write and have not been written yet. */
+  get hasUnwritten(): boolean {
+    return this.unwritten !== 0;
+  }
+
   /** A command timed out and its reply is still outstanding: new work should go elsewhere. */
   get stalled(): boolean {
     const head = this.queue.peek();
@@ -155,20 +160,21 @@ export class Connection extends EventEmitter {
     this.lease.track(name, args);
     const wait = blockingWaitMs(name, args);
     const budget = (timeoutMs ?? this.options.commandTimeoutMs) + wait;
-    return new Promise<T>((resolve, reject) => {
-      const request = new CommandRequest(
-        name,
-        encoded,
-        buffers,
-        budget === Infinity || budget <= 0 ? Infinity : Date.now() + budget,
-        resolve as (value: RedisReply) => void,
-        reject,
-      );
-      request.timeoutMs = budget;
-      if (isSubscribeCommand(name))
-        request.confirmations = this.pubsub.expectedConfirmations(name, args);
-      this.enqueue(request);
-    });
+    const request = new CommandRequest(
+      name,
+      encoded,
+      buffers,
+      budget === Infinity || budget <= 0 ? Infinity : Date.now() + budget,
+      unsettled,
+      unsettled,
+    );
+    request.timeoutMs = budget;
+    if (isSubscribeCommand(name)) {
+      request.confirmations = this.pubsub.expectedConfirmations(name, args);
+    }
+    const promise = settledBy<T>(request);
+    this.enqueue(request);
+    return promise;
   }
 
   /**

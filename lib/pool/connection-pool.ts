@@ -3,7 +3,12 @@ import { inspect } from 'node:util';
 import { commandFlags, READ_ONLY_FLAG, sharedPathRefusal } from '../connection/command-policy';
 import { Connection } from '../connection/connection';
 import { addressOf } from '../connection/connection-options';
-import { CommandRequest, type RequestOwner } from '../connection/command-request';
+import {
+  CommandRequest,
+  settledBy,
+  unsettled,
+  type RequestOwner,
+} from '../connection/command-request';
 import {
   AuthenticationError,
   CommandNotAllowedError,
@@ -95,12 +100,10 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
   private readonly waiters = new WaiterQueue();
   /**
    * The shared connection chosen for this event-loop turn: every command issued in one turn goes to it, so that
-   * `Promise.all([set(k), get(k)])` runs in order and leaves in one write. Rebalancing happens between turns.
+   * `Promise.all([set(k), get(k)])` runs in order and leaves in one write. The turn lasts while that connection
+   * holds commands not yet written (its coalesced flush ends it); rebalancing happens between turns.
    */
   private turnConnection: Connection | null = null;
-  private readonly endTurn = () => {
-    this.turnConnection = null;
-  };
   /** A shared connection set aside to become a lease once its replies are in. */
   private reservedForLease: Connection | null = null;
   private failures = 0;
@@ -172,20 +175,20 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
     const refusal = sharedPathRefusal(name, args, flags);
     if (refusal !== undefined) return Promise.reject(new CommandNotAllowedError(refusal));
     const timeoutMs = options?.timeoutMs ?? this.config.commandTimeoutMs;
-    return new Promise<T>((resolve, reject) => {
-      const request = new CommandRequest(
-        name,
-        encoded,
-        options?.buffers ?? false,
-        timeoutMs > 0 ? Date.now() + timeoutMs : Infinity,
-        resolve as (value: RedisReply) => void,
-        reject,
-        options?.retryable === true || (flags & READ_ONLY_FLAG) !== 0,
-        this,
-      );
-      request.timeoutMs = timeoutMs;
-      this.dispatch(request);
-    });
+    const request = new CommandRequest(
+      name,
+      encoded,
+      options?.buffers ?? false,
+      timeoutMs > 0 ? Date.now() + timeoutMs : Infinity,
+      unsettled,
+      unsettled,
+      options?.retryable === true || (flags & READ_ONLY_FLAG) !== 0,
+      this,
+    );
+    request.timeoutMs = timeoutMs;
+    const promise = settledBy<T>(request);
+    this.dispatch(request);
+    return promise;
   }
 
   /**
@@ -399,15 +402,12 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
   /** The least busy ready shared connection, opening another when every one is deep in replies. */
   private pickShared(): Connection | null {
     const sticky = this.turnConnection;
-    if (sticky !== null && sticky.ready && !sticky.stalled && sticky !== this.reservedForLease) {
+    if (sticky !== null && sticky.hasUnwritten && sticky.ready && !sticky.stalled) {
       if (sticky.pending >= GROW_AT_PENDING && this.canGrow() && !this.isDown) this.spawn(null);
       return sticky;
     }
     const chosen = this.leastBusyShared();
-    if (chosen !== null && !chosen.stalled) {
-      this.turnConnection = chosen;
-      process.nextTick(this.endTurn);
-    }
+    this.turnConnection = chosen;
     return chosen;
   }
 

@@ -24,25 +24,31 @@ export function encodeCommand(command: string, args: readonly RedisArgument[]): 
   const words =
     command.indexOf(' ') === -1 ? null : command.split(' ').filter((word) => word !== '');
   const count = (words === null ? 1 : words.length) + args.length;
+  // Built inline, with no closure or object per command: this runs for every command sent.
   let text = `*${count}\r\n`;
   let parts: Array<string | Buffer> | null = null;
-  // Byte length equals character length exactly when a string is pure ASCII.
-  const addText = (value: string) => {
-    const bytes = Buffer.byteLength(value);
-    if (bytes === value.length) {
-      text += `$${bytes}\r\n${value}\r\n`;
-      return;
+  const names = words ?? [command];
+  for (let i = 0; i < names.length; i++) {
+    const word = names[i];
+    const bytes = Buffer.byteLength(word);
+    if (bytes === word.length) {
+      text += `$${bytes}\r\n${word}\r\n`;
+    } else {
+      (parts ??= []).push(`${text}$${bytes}\r\n`, Buffer.from(word, 'utf8'));
+      text = '\r\n';
     }
-    text += `$${bytes}\r\n`;
-    (parts ??= []).push(text, Buffer.from(value, 'utf8'));
-    text = '\r\n';
-  };
-  if (words === null) addText(command);
-  else for (const word of words) addText(word);
+  }
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (typeof arg === 'string') {
-      addText(arg);
+      // Byte length equals character length exactly when a string is pure ASCII; other text goes as UTF-8 bytes.
+      const bytes = Buffer.byteLength(arg);
+      if (bytes === arg.length) {
+        text += `$${bytes}\r\n${arg}\r\n`;
+      } else {
+        (parts ??= []).push(`${text}$${bytes}\r\n`, Buffer.from(arg, 'utf8'));
+        text = '\r\n';
+      }
     } else if (typeof arg === 'number') {
       const formatted = formatNumber(arg, i, command);
       text += `$${formatted.length}\r\n${formatted}\r\n`;
@@ -53,15 +59,14 @@ export function encodeCommand(command: string, args: readonly RedisArgument[]): 
       const bytes = Buffer.isBuffer(arg)
         ? arg
         : Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength);
-      text += `$${bytes.length}\r\n`;
-      (parts ??= []).push(text, bytes);
+      (parts ??= []).push(`${text}$${bytes.length}\r\n`, bytes);
       text = '\r\n';
     } else {
       throw invalidArgument(i, command, arg === null ? 'null' : typeof arg);
     }
   }
   if (parts === null) return text;
-  (parts as Array<string | Buffer>).push(text);
+  parts.push(text);
   return parts;
 }
 
