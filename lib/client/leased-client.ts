@@ -26,6 +26,16 @@ export class LeasedClient extends IteratorCommands {
     super();
   }
 
+  /** The leased connection's id, as on a `Connection`. */
+  get id(): number {
+    return this.connection.id;
+  }
+
+  /** Closes the leased connection, as on a `Connection`; the pool discards it when the lease ends. */
+  disconnect(): Promise<void> {
+    return this.connection.disconnect();
+  }
+
   protected run<T>(spec: CommandSpec<T>): Promise<T> {
     const { signal, timeoutMs } = this.options;
     const reply = raceAbort(

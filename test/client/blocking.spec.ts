@@ -121,6 +121,22 @@ describe.each(PROTOCOLS)('RedisService blocking commands (RESP%i)', (protocol) =
     expect(result).toEqual({ key: q, element: 'v' });
   });
 
+  it('the callback gets the Connection surface too: id, executeCommandBuffer, disconnect', async () => {
+    const q = key('bin');
+    await redis().rpush(q, Buffer.from([0, 255]));
+    const id = await redis().withConnection(async (client) => {
+      expect(client.id).toBe(client.connection.id);
+      expect(await client.executeCommandBuffer('LINDEX', q, 0)).toEqual(Buffer.from([0, 255]));
+      await client.disconnect();
+      return client.id;
+    });
+    // The closed connection was discarded, not handed to the next borrower.
+    await redis().withConnection(async (client) => {
+      expect(client.id).not.toBe(id);
+      expect(await client.executeCommand('PING')).toBe('PONG');
+    });
+  });
+
   it('WRONGTYPE from a blocking command', async () => {
     const k = key();
     await redis().set(k, 'v');
