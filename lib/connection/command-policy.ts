@@ -38,7 +38,10 @@ const SUBSCRIBE = new Set([
   'SUNSUBSCRIBE',
 ]);
 
-/** Bits of what a command is, from one map lookup on the hot path. */
+/**
+ * Bits of what a command is, from one map lookup on the hot path. `READ_ONLY_FLAG`: the command may be sent again
+ * after its connection died with it in flight.
+ */
 export const READ_ONLY_FLAG = 1;
 const SPECIAL_FLAG = 2;
 const FLAGS = new Map<string, number>();
@@ -50,11 +53,6 @@ for (const name of ['CLIENT', 'XREAD', 'XREADGROUP', 'MONITOR']) FLAGS.set(name,
 /** The command's flags: `READ_ONLY_FLAG`, or a bit saying the shared path must look at it more closely. */
 export function commandFlags(name: string): number {
   return FLAGS.get(name) ?? 0;
-}
-
-/** Whether a command may be sent again after its connection died with it in flight. */
-export function isReadOnly(name: string): boolean {
-  return READ_ONLY.has(name);
 }
 
 /** Whether a command belongs to the pub/sub family whose replies arrive as confirmations. */
