@@ -504,13 +504,7 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
     if (wait > 0) {
       this.reconnectTimer ??= setTimeout(() => {
         this.reconnectTimer = null;
-        if (
-          this.backlog.length > 0 ||
-          this.waiters.length > 0 ||
-          this.all.size < this.config.minIdle
-        ) {
-          this.ensureConnection();
-        }
+        if (this.wantsConnection()) this.ensureConnection();
       }, wait);
       return;
     }
@@ -598,8 +592,7 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
     if (fatal) {
       for (let w = this.waiters.shift(); w !== null; w = this.waiters.shift()) w.reject(error);
     }
-    if (kept.length > 0 || this.waiters.length > 0 || this.all.size < this.config.minIdle)
-      this.ensureConnection();
+    if (this.wantsConnection()) this.ensureConnection();
   }
 
   private onConnectionClosed(connection: Connection, cause?: Error): void {
@@ -619,13 +612,14 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
     if (this.closing !== null) return;
     const room = this.all.size + this.connecting.size < this.config.maxConnections;
     if (this.waiters.length > 0 && room && !this.inBackoff()) this.spawn(this.waiters.peek());
-    else if (
-      this.backlog.length > 0 ||
-      this.waiters.length > 0 ||
-      this.all.size < this.config.minIdle
-    ) {
-      this.ensureConnection();
-    }
+    else if (this.wantsConnection()) this.ensureConnection();
+  }
+
+  /** Someone still needs a connection: queued commands, lease waiters, or fewer than `minIdle` open. */
+  private wantsConnection(): boolean {
+    return (
+      this.backlog.length > 0 || this.waiters.length > 0 || this.all.size < this.config.minIdle
+    );
   }
 
   /** The server failed us a moment ago and no attempt is under way: new work fails fast. */
