@@ -13,7 +13,8 @@ export const BATCH_CHUNK_SIZE = 10_000;
 /** What a batch command settled with: the raw reply, or the error in its place. */
 export type Settled = RedisReply | Error;
 
-function toError(error: unknown): Error {
+/** Any thrown value as an `Error`. */
+export function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 

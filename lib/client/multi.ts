@@ -46,7 +46,7 @@ export class Multi<R extends unknown[] = []> extends ScanCommands<'multi', R> {
     const specs = this.queued;
     this.queued = [];
     const { signal } = this.options;
-    const connection = await this.source.acquire(signal);
+    const connection = await this.source.acquire(signal, specs);
     let discard = false;
     try {
       return await this.execOn(connection, specs, () => {

@@ -1,4 +1,4 @@
-import { sendInChunks, transformSettled } from './command-batch';
+import { sendInChunks, transformSettled, type Settled } from './command-batch';
 import type { CommandSpec } from './command-runner';
 import type { ConnectionSource } from './connection-source';
 import type { CallOptions } from './redis-client.types';
@@ -50,17 +50,24 @@ export class Pipeline<R extends unknown[] = []> extends ScanCommands<'pipeline',
     const specs = this.queued;
     this.queued = [];
     const { signal, timeoutMs } = this.options;
-    const connection = await this.source.acquire(signal);
+    if (this.source.sendBatch !== undefined) {
+      return this.resultsOf(specs, await this.source.sendBatch(specs, timeoutMs, signal));
+    }
+    const connection = await this.source.acquire(signal, specs);
     let discard = false;
     try {
       const settled = await sendInChunks(connection, specs, timeoutMs, signal, undefined, () => {
         discard = true;
       });
-      const results: unknown[] = new Array<unknown>(specs.length);
-      for (let i = 0; i < specs.length; i++) results[i] = transformSettled(specs[i], settled[i]);
-      return results as BatchResults<R>;
+      return this.resultsOf(specs, settled);
     } finally {
       this.source.release(connection, discard);
     }
+  }
+
+  private resultsOf(specs: readonly CommandSpec[], settled: readonly Settled[]): BatchResults<R> {
+    const results: unknown[] = new Array<unknown>(specs.length);
+    for (let i = 0; i < specs.length; i++) results[i] = transformSettled(specs[i], settled[i]);
+    return results as BatchResults<R>;
   }
 }

@@ -7,8 +7,9 @@ import { poolSource } from './connection-source';
 import { LeasedClient } from './leased-client';
 import { Multi } from './multi';
 import { Pipeline } from './pipeline';
-import { TransactionAbortedError } from '../errors/redis-pool.errors';
-import type { CallOptions, RedisKey } from './redis-client.types';
+import { keySlot } from '../cluster/hash-slot';
+import { ClusterError, TransactionAbortedError } from '../errors/redis-pool.errors';
+import type { CallOptions, RedisKey, ScanOptions } from './redis-client.types';
 import { IteratorCommands } from './scan-iterator';
 import { createScript, type RedisScript, type ScriptOptions } from './script';
 import {
@@ -44,6 +45,8 @@ export interface WatchOptions {
 /** State shared by a service and the views `withOptions()` makes of it. */
 interface SharedState {
   subscriber: Subscriber | null;
+  /** On a cluster: one subscriber per slot of shard channels, each on the master serving that slot. */
+  shardSubscribers: Map<number, Subscriber>;
 }
 
 /**
@@ -63,7 +66,7 @@ interface SharedState {
  */
 export class RedisService extends IteratorCommands {
   private callOptions: CallOptions = {};
-  private readonly shared: SharedState = { subscriber: null };
+  private readonly shared: SharedState = { subscriber: null, shardSubscribers: new Map() };
 
   constructor(
     /** The pool every command runs on. */
@@ -105,8 +108,11 @@ export class RedisService extends IteratorCommands {
   private async runLeased<T>(spec: CommandSpec<T>, options: CallOptions): Promise<T> {
     const { signal, timeoutMs } = options;
     const pool = this.pool;
-    const connection = await raceAbort(pool.getConnection(), signal, undefined, (late) =>
-      pool.release(late),
+    const connection = await raceAbort(
+      pool.getConnection(pool.routingKey?.([spec])),
+      signal,
+      undefined,
+      (late) => pool.release(late),
     );
     try {
       const reply = await raceAbort(
@@ -176,6 +182,12 @@ export class RedisService extends IteratorCommands {
     const retries = options.retries ?? 3;
     if (!Number.isInteger(retries) || retries < 0)
       return Promise.reject(new TypeError('retries must be a non-negative integer'));
+    let key: RedisArgument | undefined;
+    try {
+      key = this.pool.routingKey?.([{ command: 'WATCH', args: keys }]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.pool.withConnection(async (connection) => {
       const client = new LeasedClient(connection, this.callOptions);
       for (let attempt = 1; ; attempt++) {
@@ -189,7 +201,7 @@ export class RedisService extends IteratorCommands {
           );
         }
       }
-    });
+    }, key);
   }
 
   /**
@@ -238,7 +250,51 @@ export class RedisService extends IteratorCommands {
     names: string | readonly string[],
     handler: MessageHandler,
   ): Promise<Subscription> {
-    return this.subscriber.subscribe(kind, typeof names === 'string' ? [names] : names, handler);
+    const list = typeof names === 'string' ? [names] : names;
+    if (kind !== 'shard' || this.pool.masterPools === undefined) {
+      return this.subscriber.subscribe(kind, list, handler);
+    }
+    let subscriber: Subscriber;
+    try {
+      subscriber = this.shardSubscriber(list);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return subscriber.subscribe(kind, list, handler);
+  }
+
+  /** On a cluster, the subscriber for the slot of `names` (which must share one slot, as SSUBSCRIBE requires). */
+  private shardSubscriber(names: readonly string[]): Subscriber {
+    const slot = names.length === 0 ? 0 : keySlot(names[0]);
+    for (const name of names) {
+      if (keySlot(name) !== slot) {
+        throw new ClusterError(
+          'CROSSSLOT refused before sending: shard channels of one ssubscribe() must hash to one slot',
+        );
+      }
+    }
+    let subscriber = this.shared.shardSubscribers.get(slot);
+    if (subscriber === undefined) {
+      subscriber = new Subscriber(this.pool, { routeKey: names[0] });
+      this.shared.shardSubscribers.set(slot, subscriber);
+    }
+    return subscriber;
+  }
+
+  /**
+   * Every key (matching `match`, of `type`); on a cluster, every master is walked in turn.
+   */
+  override scanIterator(options?: ScanOptions): AsyncGenerator<string, void, undefined> {
+    return this.pool.masterPools === undefined
+      ? super.scanIterator(options)
+      : this.scanMasters(options);
+  }
+
+  private async *scanMasters(options?: ScanOptions): AsyncGenerator<string, void, undefined> {
+    const pools = (await this.pool.masterPools?.()) ?? [];
+    for (const pool of pools) {
+      yield* new RedisService(pool).withOptions(this.callOptions).scanIterator(options);
+    }
   }
 
   /**

@@ -38,6 +38,12 @@ export interface SubscriberOptions {
    * @default 2000
    */
   reconnectMaxDelayMs?: number;
+  /**
+   * The key the connection is leased by: on a cluster, a shard channel, so the lease lands on the master serving
+   * that channel's slot (and lands there again after a reconnect, wherever the slot went).
+   * @default undefined (any connection)
+   */
+  routeKey?: string;
 }
 
 const COMMANDS: Record<SubscriptionKind, { on: string; off: string }> = {
@@ -82,6 +88,7 @@ export class Subscriber extends EventEmitter {
   private failures = 0;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly routeKey: string | undefined;
 
   constructor(
     private readonly pool: RedisPool,
@@ -90,6 +97,7 @@ export class Subscriber extends EventEmitter {
     super();
     this.baseDelayMs = options.reconnectBaseDelayMs ?? 50;
     this.maxDelayMs = options.reconnectMaxDelayMs ?? 2000;
+    this.routeKey = options.routeKey;
   }
 
   /** Whether the subscriber holds a connection now. */
@@ -192,7 +200,7 @@ export class Subscriber extends EventEmitter {
 
   /** Leases a connection and subscribes it to everything wanted. */
   private async connect(): Promise<void> {
-    const connection = await this.pool.getConnection();
+    const connection = await this.pool.getConnection(this.routeKey);
     if (this.pool.closed || this.count === 0) {
       this.pool.release(connection);
       return;
@@ -247,6 +255,10 @@ export class Subscriber extends EventEmitter {
       this.deliver('pattern', text(frame[1]), text(frame[3]), text(frame[2]), text(frame[1]));
     else if (kind === 'smessage')
       this.deliver('shard', text(frame[1]), text(frame[2]), text(frame[1]));
+    else if (kind === 'sunsubscribe' && this.registry.shard.has(text(frame[1])))
+      // The server dropped a shard channel we still want: its slot moved to another node. Reconnecting
+      // leases on the slot's new master and subscribes there again.
+      this.connection?.destroy();
   };
 
   private deliver(

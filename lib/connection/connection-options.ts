@@ -18,6 +18,8 @@ export interface ConnectionOptions {
   commandTimeoutMs: number;
   keepAliveMs: number;
   decoderLimits?: DecoderLimits;
+  /** Sends READONLY after connecting, so a cluster replica serves reads of the slots its master owns. */
+  readOnly?: boolean;
 }
 
 /** `host:port` or the socket path, for messages. Never holds credentials. */

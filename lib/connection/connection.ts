@@ -383,6 +383,7 @@ export class Connection extends EventEmitter {
       if (o.clientName !== undefined) hello.push('SETNAME', o.clientName);
       const steps: Array<[string, RedisArgument[]]> = [['HELLO', hello]];
       if (o.db !== 0) steps.push(['SELECT', [o.db]]);
+      if (o.readOnly === true) steps.push(['READONLY', []]);
       const outcome = await this.runSteps(steps);
       if (outcome === undefined) return;
       // Servers before 6.0 know no HELLO: fall back to RESP2 and the classic commands.
@@ -397,6 +398,7 @@ export class Connection extends EventEmitter {
     }
     if (o.clientName !== undefined) steps.push(['CLIENT', ['SETNAME', o.clientName]]);
     if (o.db !== 0) steps.push(['SELECT', [o.db]]);
+    if (o.readOnly === true) steps.push(['READONLY', []]);
     // Without anything else to send, a PING still proves the server answers before the pool trusts us.
     if (steps.length === 0) steps.push(['PING', []]);
     const outcome = await this.runSteps(steps);

@@ -135,6 +135,12 @@ export interface PoolOptions {
    * @default { maxDepth: 1024, maxAggregateLength: 100_000_000, maxBulkLength: 536_870_912, maxLineLength: 1_048_576 }
    */
   decoderLimits?: DecoderLimits;
+  /**
+   * Sends READONLY on every connection, so a Redis Cluster replica serves reads (the cluster pool sets it for
+   * its replica pools).
+   * @default false
+   */
+  readOnly?: boolean;
 }
 
 /** Options with every default applied. */
@@ -218,6 +224,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (options.password !== undefined) connection.password = options.password;
   if (options.clientName !== undefined) connection.clientName = options.clientName;
   if (options.decoderLimits !== undefined) connection.decoderLimits = options.decoderLimits;
+  if (options.readOnly === true) connection.readOnly = true;
   const retry = options.retry ?? {};
   return {
     connection,

@@ -16,12 +16,26 @@ export interface RedisPool {
     args: readonly RedisArgument[],
     options?: CommandOptions,
   ): Promise<T>;
-  getConnection(): Promise<Connection>;
+  /** An exclusive lease; a cluster pool leases on the master serving `key`'s slot. */
+  getConnection(key?: RedisArgument): Promise<Connection>;
   release(connection: Connection): void;
-  withConnection<T>(fn: (connection: Connection) => Promise<T>): Promise<T>;
+  withConnection<T>(fn: (connection: Connection) => Promise<T>, key?: RedisArgument): Promise<T>;
   disconnect(options?: { drainTimeoutMs?: number }): Promise<void>;
   stats(): PoolStats;
   readonly closed: boolean;
   on(event: RedisPoolEvent, listener: (...args: unknown[]) => void): this;
   off(event: RedisPoolEvent, listener: (...args: unknown[]) => void): this;
+  /**
+   * Pools that route by key (a cluster): the key a batch of commands (a transaction, a blocking call) must be
+   * leased by, after checking they all hash to one slot (`ClusterError` otherwise). Absent on a single server.
+   */
+  routingKey?(commands: readonly BatchCommand[]): RedisArgument | undefined;
+  /** Pools that shard (a cluster): one pool per master, for commands that must visit every one (SCAN). */
+  masterPools?(): Promise<RedisPool[]>;
+}
+
+/** A command as a batch holds it. */
+export interface BatchCommand {
+  command: string;
+  args: readonly RedisArgument[];
 }

@@ -96,7 +96,7 @@ describe.each(PROTOCOLS)('RedisService.pipeline (RESP%i)', (protocol) => {
     const source = poolSource(redis().pool);
     const pipeline = new Pipeline(
       {
-        acquire: async () => (leased = await source.acquire()),
+        acquire: async (signal, batch) => (leased = await source.acquire(signal, batch)),
         release: (connection, discard) => source.release(connection, discard),
       },
       {},

@@ -1,0 +1,105 @@
+import { ConfigurationError } from '../errors/redis-pool.errors';
+import type { PoolOptions } from '../pool/pool-options';
+import { parseRedisUrl } from '../pool/redis-url';
+import { addressFrom, type NodeAddress } from './cluster-topology';
+
+/** Options of a `ClusterPool`: where to start, how to route, and the options of every node's pool. */
+export interface ClusterPoolOptions extends Omit<
+  PoolOptions,
+  'url' | 'host' | 'port' | 'path' | 'db' | 'readOnly'
+> {
+  /** Seed nodes: any one that answers is enough to discover the whole cluster. */
+  nodes: NodeAddress[];
+  /**
+   * Where read-only commands go: `'master'`, or `'replica'` (a random replica of the slot's shard, sent READONLY
+   * on connect; the master when the shard has none).
+   * @default 'master'
+   */
+  readFrom?: 'master' | 'replica';
+  /**
+   * MOVED and ASK replies followed for one command before it fails with `ClusterError`.
+   * @default 16
+   */
+  maxRedirections?: number;
+  /**
+   * Period of the background topology refresh, in milliseconds; 0 refreshes only on redirections and errors.
+   * @default 30000
+   */
+  refreshIntervalMs?: number;
+  /**
+   * Least time between two refreshes triggered by redirections or connection errors (they are coalesced).
+   * @default 250
+   */
+  refreshMinIntervalMs?: number;
+}
+
+/** Cluster options checked, with defaults applied. */
+export interface ResolvedClusterOptions {
+  seeds: NodeAddress[];
+  readFrom: 'master' | 'replica';
+  maxRedirections: number;
+  refreshIntervalMs: number;
+  refreshMinIntervalMs: number;
+  /** What every node's `ConnectionPool` gets, besides its host and port. */
+  node: PoolOptions;
+}
+
+/** Checks the options and applies defaults. @throws ConfigurationError naming the bad option. */
+export function resolveClusterOptions(options: ClusterPoolOptions): ResolvedClusterOptions {
+  const { nodes, readFrom, maxRedirections, refreshIntervalMs, refreshMinIntervalMs, ...node } =
+    options as ClusterPoolOptions & { db?: number; url?: string };
+  if (!Array.isArray(nodes) || nodes.length === 0) {
+    throw new ConfigurationError('Option cluster.nodes must list at least one { host, port }');
+  }
+  const seeds = nodes.map((seed, index) => {
+    const address = addressFrom(seed?.host, seed?.port, '');
+    if (address === undefined || address.host === '') {
+      throw new ConfigurationError(`Option cluster.nodes[${index}] must be { host, port }`);
+    }
+    return address;
+  });
+  if (readFrom !== undefined && readFrom !== 'master' && readFrom !== 'replica') {
+    throw new ConfigurationError("Option readFrom must be 'master' or 'replica'");
+  }
+  for (const [name, value] of Object.entries({
+    maxRedirections,
+    refreshIntervalMs,
+    refreshMinIntervalMs,
+  })) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
+      throw new ConfigurationError(`Option ${name} must be a non-negative integer`);
+    }
+  }
+  if ((node as { db?: number }).db !== undefined && (node as { db?: number }).db !== 0) {
+    throw new ConfigurationError('Redis Cluster has only database 0');
+  }
+  return {
+    seeds,
+    readFrom: readFrom ?? 'master',
+    maxRedirections: maxRedirections ?? 16,
+    refreshIntervalMs: refreshIntervalMs ?? 30_000,
+    refreshMinIntervalMs: refreshMinIntervalMs ?? 250,
+    node: { ...node, readOnly: readFrom === 'replica' },
+  };
+}
+
+/**
+ * Cluster options from seed URLs (`redis://[user:pass@]host:port`, `rediss://...`): every URL gives a seed; the
+ * credentials, TLS and protocol of the first apply to every node. Explicit `options` win.
+ * @throws ConfigurationError for a bad URL (password masked), a unix socket or a database other than 0.
+ */
+export function clusterOptionsFromUrls(
+  urls: readonly string[],
+  options: Partial<ClusterPoolOptions> = {},
+): ClusterPoolOptions {
+  if (urls.length === 0) throw new ConfigurationError('At least one cluster URL is needed');
+  const parsed = urls.map((url) => parseRedisUrl(url));
+  const nodes = parsed.map((entry) => {
+    if (entry.path !== undefined) {
+      throw new ConfigurationError('Redis Cluster nodes are reached over TCP, not unix sockets');
+    }
+    return { host: entry.host ?? 'localhost', port: entry.port ?? 6379 };
+  });
+  const { host: _host, port: _port, path: _path, url: _url, ...shared } = parsed[0];
+  return { ...shared, ...options, nodes: options.nodes ?? nodes } as ClusterPoolOptions;
+}
