@@ -8,6 +8,11 @@ export { ConnectionPool, type PoolStats, type CommandOptions } from './pool/conn
 export type { PoolOptions, RetryOptions } from './pool/pool-options';
 export type { RedisPool, RedisPoolEvent } from './pool/redis-pool.interface';
 export { parseRedisUrl, maskUrl } from './pool/redis-url';
+export { ClusterPool, type ClusterHealth } from './cluster/cluster-pool';
+export type { ClusterPoolOptions } from './cluster/cluster-options';
+export type { NodeAddress } from './cluster/cluster-topology';
+export { keySlot, SLOT_COUNT } from './cluster/hash-slot';
+export type { BatchCommand } from './pool/redis-pool.interface';
 export * from './client';
 export { RedisPoolModule } from './nest/redis-pool.module';
 export { InjectPool, InjectRedis } from './nest/redis.decorators';

@@ -1,10 +1,11 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { ClusterPool } from '../cluster/cluster-pool';
 import type { RedisPool } from '../pool/redis-pool.interface';
 import { DEFAULT_POOL_NAME } from '../nest/redis.constants';
 import { getPoolToken } from '../nest/redis.tokens';
-import { pingWithin, reasonOf } from '../nest/redis-ping';
+import { pingWithin, reasonOf, withinDeadline } from '../nest/redis-ping';
 import { DEFAULT_HEALTH_TIMEOUT_MS, REDIS_HEALTH_OPTIONS } from './redis-health.constants';
 import type { RedisHealthCheckOptions, RedisHealthModuleOptions } from './redis-health.interfaces';
 
@@ -50,11 +51,40 @@ export class RedisHealthIndicator {
       return indicator.down({ message: `No Redis pool named "${name}" is registered` });
     }
     try {
+      if (pool instanceof ClusterPool) {
+        const { up, details } = await this.checkCluster(pool, timeoutMs);
+        return up ? indicator.up(details) : indicator.down(details);
+      }
       const responseTimeMs = await pingWithin(pool, timeoutMs, `Redis pool "${name}"`);
       return indicator.up({ responseTimeMs, ...pool.stats() });
     } catch (error) {
       return indicator.down({ message: reasonOf(error) });
     }
+  }
+
+  /**
+   * A cluster is up when CLUSTER INFO says `cluster_state:ok` and every master answers PING; the details carry
+   * the state and each node's reachability either way. Bounded by `timeoutMs` as a whole.
+   */
+  private async checkCluster(
+    pool: ClusterPool,
+    timeoutMs: number,
+  ): Promise<{ up: boolean; details: Record<string, unknown> }> {
+    const started = performance.now();
+    const health = await withinDeadline(pool.health(timeoutMs), timeoutMs, 'Redis cluster health');
+    const details: Record<string, unknown> = {
+      responseTimeMs: Math.round(performance.now() - started),
+      cluster_state: health.state,
+      nodes: health.nodes,
+      ...pool.stats(),
+    };
+    const mastersDown = health.nodes.filter((node) => node.role === 'master' && !node.up);
+    if (health.state === 'ok' && mastersDown.length === 0) return { up: true, details };
+    const why =
+      health.state !== 'ok'
+        ? `cluster_state is ${health.state}`
+        : `master ${mastersDown.map((node) => node.address).join(', ')} unreachable`;
+    return { up: false, details: { message: `Redis cluster: ${why}`, ...details } };
   }
 
   private poolNamed(name: string): RedisPool | undefined {

@@ -8,20 +8,27 @@ import type { RedisPool } from '../pool/redis-pool.interface';
  */
 export function pingWithin(pool: RedisPool, timeoutMs: number, target: string): Promise<number> {
   const started = performance.now();
+  // A pool that throws synchronously (e.g. a test double) still yields a rejected promise.
+  const ping = Promise.resolve().then(() => pool.execute('PING', [], { timeoutMs }));
+  return withinDeadline(ping, timeoutMs, `PING to ${target}`).then(() =>
+    Math.max(0, Math.round(performance.now() - started)),
+  );
+}
+
+/**
+ * `work`, or a `TimeoutError` naming `what` once `timeoutMs` passed; the timer is always cleared, and a late
+ * rejection of `work` is never reported as unhandled.
+ */
+export function withinDeadline<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new TimeoutError(`PING to ${target} got no reply within ${timeoutMs} ms`)),
+      () => reject(new TimeoutError(`${what} got no reply within ${timeoutMs} ms`)),
       timeoutMs,
     );
   });
-  // A pool that throws synchronously (e.g. a test double) still yields a rejected promise.
-  const ping = Promise.resolve().then(() => pool.execute('PING', [], { timeoutMs }));
-  // The losing promise may still reject later; nobody must see that as an unhandled rejection.
-  ping.catch(() => undefined);
-  return Promise.race([ping, deadline])
-    .then(() => Math.max(0, Math.round(performance.now() - started)))
-    .finally(() => clearTimeout(timer));
+  work.catch(() => undefined);
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** The message of anything thrown, for a log line. */

@@ -5,6 +5,7 @@ import type {
   Provider,
   Type,
 } from '@nestjs/common';
+import type { ClusterPoolOptions } from '../cluster/cluster-options';
 import type { PoolOptions } from '../pool/pool-options';
 
 /**
@@ -15,11 +16,14 @@ import type { PoolOptions } from '../pool/pool-options';
  */
 export type RedisStartupPolicy = 'lazy' | 'wait';
 
-/** Reserved for Redis Cluster support, which lands in a later release. */
-export interface RedisPoolClusterOptions {
-  /** Seed nodes of the cluster. */
-  nodes: Array<{ host: string; port: number }>;
-}
+/**
+ * Redis Cluster mode: the seeds and routing options of a `ClusterPool`. Connection options (password, tls,
+ * protocol, maxConnections per node, timeouts...) are the module's own, shared by every node.
+ */
+export type RedisPoolClusterOptions = Pick<
+  ClusterPoolOptions,
+  'nodes' | 'readFrom' | 'maxRedirections' | 'refreshIntervalMs' | 'refreshMinIntervalMs'
+>;
 
 /**
  * Everything that configures one pool, as returned by a `forRootAsync` factory: the `ConnectionPool` options plus
@@ -43,9 +47,9 @@ export interface RedisPoolFactoryOptions extends PoolOptions {
    */
   drainTimeoutMs?: number;
   /**
-   * Reserved for Redis Cluster (a later release). Setting it today fails with a `ConfigurationError` rather than
-   * silently connecting to a single node.
-   * @default undefined
+   * Redis Cluster: the pool is then a `ClusterPool` that discovers the cluster from these seed nodes and routes
+   * every command by hash slot. `url`, `host`, `port` and `path` must not be set with it.
+   * @default undefined (one server)
    */
   cluster?: RedisPoolClusterOptions;
 }

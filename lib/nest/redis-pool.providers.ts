@@ -1,5 +1,6 @@
 import type { Provider, Type } from '@nestjs/common';
 import { RedisService } from '../client/redis.service';
+import { ClusterPool } from '../cluster/cluster-pool';
 import { ConnectionPool } from '../pool/connection-pool';
 import type { RedisPool } from '../pool/redis-pool.interface';
 import { DEFAULT_POOL_NAME } from './redis.constants';
@@ -39,6 +40,7 @@ export function createRedisPoolProviders(name: string): Provider[] {
     providers.push(
       { provide: RedisService, useExisting: redisToken },
       { provide: ConnectionPool, useExisting: poolToken },
+      { provide: ClusterPool, useExisting: poolToken },
     );
   }
   return providers;
@@ -47,6 +49,6 @@ export function createRedisPoolProviders(name: string): Provider[] {
 /** What a registration exports: its pool and service tokens, and the classes for the default pool. */
 export function createRedisPoolExports(name: string): Array<string | Type> {
   const tokens: Array<string | Type> = [getPoolToken(name), getRedisToken(name)];
-  if (name === DEFAULT_POOL_NAME) tokens.push(RedisService, ConnectionPool);
+  if (name === DEFAULT_POOL_NAME) tokens.push(RedisService, ConnectionPool, ClusterPool);
   return tokens;
 }

@@ -5,6 +5,7 @@ import {
   ConfigurationError,
   ConnectionError,
 } from '../errors/redis-pool.errors';
+import { ClusterPool } from '../cluster/cluster-pool';
 import { ConnectionPool } from '../pool/connection-pool';
 import type { PoolOptions } from '../pool/pool-options';
 import type { RedisPool } from '../pool/redis-pool.interface';
@@ -55,9 +56,15 @@ export function checkModuleOptions(options: RedisPoolModuleOptions, name: string
     );
   }
   if (options.cluster !== undefined) {
-    throw new ConfigurationError(
-      `RedisPoolModule: option cluster of pool "${name}" is not supported yet; connect to a single node`,
+    const single = (['url', 'host', 'port', 'path'] as const).filter(
+      (key) => options[key] !== undefined,
     );
+    if (single.length > 0) {
+      throw new ConfigurationError(
+        `RedisPoolModule: pool "${name}" sets cluster together with ${single.join(', ')}; ` +
+          'list every seed in cluster.nodes instead',
+      );
+    }
   }
 }
 
@@ -82,9 +89,13 @@ export function toPoolOptions(options: RedisPoolModuleOptions): PoolOptions {
 export async function createRedisPool(
   name: string,
   options: RedisPoolFactoryOptions,
-): Promise<ConnectionPool> {
+): Promise<RedisPool> {
   checkModuleOptions(options, name);
-  const pool = new ConnectionPool(toPoolOptions(options));
+  const poolOptions = toPoolOptions(options);
+  const pool: RedisPool =
+    options.cluster === undefined
+      ? new ConnectionPool(poolOptions)
+      : new ClusterPool({ ...poolOptions, ...options.cluster });
   if (options.startup === 'wait') {
     await waitUntilReady(
       name,

@@ -5,7 +5,15 @@ import { maskUrl, mergeUrlOptions } from '../pool/redis-url';
  * Where a pool connects, as a URL for log lines and errors: `redis://[user[:****]@]host:port/db`,
  * `rediss://...` or `unix:///path`. A password is only ever shown as `****`.
  */
-export function describeTarget(options: PoolOptions): string {
+export function describeTarget(options: PoolOptions & { cluster?: { nodes?: unknown } }): string {
+  const seeds = options.cluster?.nodes;
+  if (Array.isArray(seeds)) {
+    const scheme = options.tls !== undefined && options.tls !== false ? 'rediss' : 'redis';
+    const list = seeds.map(
+      (seed: { host?: unknown; port?: unknown }) => `${String(seed?.host)}:${String(seed?.port)}`,
+    );
+    return `${scheme} cluster ${list.join(',')}`;
+  }
   let merged: PoolOptions;
   try {
     merged = options.url !== undefined ? mergeUrlOptions(options.url, options) : options;

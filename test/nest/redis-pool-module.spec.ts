@@ -82,8 +82,11 @@ describe('RedisPoolModule', () => {
       expect(() => RedisPoolModule.forRoot({ startupTimeoutMs: -1 })).toThrow(/startupTimeoutMs/);
       expect(() => RedisPoolModule.forRoot({ name: '' })).toThrow(/non-empty/);
       expect(() =>
-        RedisPoolModule.forRoot({ cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }] } }),
-      ).toThrow(/cluster .*not supported yet/);
+        RedisPoolModule.forRoot({
+          url: 'redis://127.0.0.1:7000',
+          cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }] },
+        }),
+      ).toThrow(/sets cluster together with url; list every seed in cluster.nodes/);
     });
 
     it('fails the boot on an invalid URL without showing its password', async () => {
