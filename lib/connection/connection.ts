@@ -515,6 +515,9 @@ export class Connection extends EventEmitter {
         this.afterShift();
         head.resolve(confirmation);
       }
+    } else {
+      // Nobody asked: the server unsubscribed us itself (Redis 7 does so for shard channels whose slot moved).
+      this.emit('push', frame);
     }
   }
 
