@@ -109,7 +109,7 @@ describe('ClusterPool while the cluster changes under load', () => {
   });
   afterEach(async () => {
     await pool.disconnect();
-  });
+  }, 60_000);
 
   it('live resharding of a slot: ASK while it migrates, MOVED after, no reply lost or mismatched', async () => {
     const slot = keySlot(`{${tags[0]}}`);
@@ -131,7 +131,7 @@ describe('ClusterPool while the cluster changes under load', () => {
     const getsBefore = await commandCalls(cluster(), from.port, 'get');
     await pool.executeCommand('GET', `{${tags[0]}}reshard:value:0`);
     expect(await commandCalls(cluster(), from.port, 'get')).toBe(getsBefore);
-  });
+  }, 60_000);
 
   it('sharded pub/sub follows its slot when the cluster moves it', async () => {
     const redis = new RedisService(pool);
@@ -154,7 +154,7 @@ describe('ClusterPool while the cluster changes under load', () => {
     const subscribers = await owner.clientList();
     expect(subscribers.some((client) => client.cmd === 'ssubscribe')).toBe(true);
     await subscription.unsubscribe();
-  });
+  }, 60_000);
 
   it('CLUSTER FAILOVER of a replica under load: no reply lost, mismatched or counted twice', async () => {
     const replica = (await cluster().replicas())[0];
@@ -171,7 +171,7 @@ describe('ClusterPool while the cluster changes under load', () => {
       expect(value).toBeGreaterThanOrEqual(report.acked[id]);
       expect(value).toBeLessThanOrEqual(report.acked[id] + report.maybe[id]);
     });
-  });
+  }, 60_000);
 
   it('SIGKILL of a master: commands wait for its replica to take over, typed errors only, then it rejoins', async () => {
     const masters = await cluster().masters();
@@ -206,5 +206,5 @@ describe('ClusterPool while the cluster changes under load', () => {
       if (role !== 'replica') await sleep(100);
     }
     expect(role).toBe('replica');
-  });
+  }, 60_000);
 });
