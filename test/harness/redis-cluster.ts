@@ -35,8 +35,11 @@ export type ClusterRole = 'master' | 'replica';
 
 /** One line of `CLUSTER NODES`, as seen by one node. */
 export interface ClusterNodeEntry {
+  /** 40-hex-digit node id. */
   id: string;
+  /** Announced IP; empty for a node that never met another. */
   host: string;
+  /** Client port (not the cluster bus port). */
   port: number;
   /** E.g. `['myself', 'master']`, `['slave']`, `['master', 'fail']`. */
   flags: string[];
@@ -486,6 +489,7 @@ export class RedisClusterHandle {
   /**
    * Runs `CLUSTER FAILOVER [FORCE|TAKEOVER]` on `replica` and resolves once it is a master,
    * the cluster state is ok and converged, and its old master (if live) replicates from it.
+   * `default` needs the old master to answer: use `force` or `takeover` when it is down.
    */
   async failover(
     replica: RedisServerHandle,
