@@ -2,6 +2,7 @@
 // get(key), set(key, value), getBuffer(key), pipeline([[cmd, ...args], ...]), close().
 import { createRequire } from 'node:module';
 import { createCeilingClient } from './ceiling-client.mjs';
+import { CLUSTER_CLIENTS } from './cluster-clients.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -111,4 +112,5 @@ export const CLIENTS = {
   'node-redis (pool)': (port, o) => nodeRedisPool(port, { maxConnections: o?.poolSize ?? 10 }),
   'valkey-glide': (port) => glide(port),
   ceiling: (port) => createCeilingClient(port),
+  ...CLUSTER_CLIENTS,
 };

@@ -1,12 +1,15 @@
-// Runs every scenario for every client, each in its own child process against one spawned redis-server,
-// alternating the client order between repetitions (ABAB...) to cancel drift, and reports medians.
-// Usage: npm run bench [-- --reps 3 --duration 2000 --warmup 500 --only mixed-100]
+// Runs every scenario for every client, each in its own child process against one spawned redis-server (or, for
+// the cluster-* scenarios, one spawned 3-master cluster), alternating the client order between repetitions
+// (ABAB...) to cancel drift, and reports medians.
+// Usage: npm run bench [-- --reps 3 --duration 2000 --warmup 500 --only mixed-100,cluster]
+// (--only takes scenario ids or their prefix before the dash: `cluster` is cluster-1 and cluster-100.)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startCluster } from './cluster-servers.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = Object.fromEntries(
@@ -21,6 +24,12 @@ const warmupMs = Number(args.warmup ?? 500);
 
 const PEERS = ['ioredis', 'ioredis (auto-pipelining)', 'node-redis', 'valkey-glide'];
 const OURS = 'nestjs-redis-pool';
+const CLUSTER_CLIENTS = [
+  `${OURS} (cluster)`,
+  'ioredis Cluster',
+  'ioredis Cluster (auto-pipelining)',
+  'node-redis cluster',
+];
 const SCENARIOS = [
   {
     id: 'mixed-1',
@@ -66,7 +75,36 @@ const SCENARIOS = [
     poolSize: 10,
     clients: [`${OURS} (exclusive)`, 'node-redis (pool)'],
   },
-].filter((s) => args.only === undefined || args.only.split(',').includes(s.id));
+  {
+    id: 'cluster-1',
+    label: 'cluster of 3 masters, GET/SET 1:1, 1 caller',
+    scenario: 'mixed',
+    concurrency: 1,
+    cluster: true,
+    baseline: 'ioredis Cluster',
+    clients: CLUSTER_CLIENTS,
+  },
+  {
+    id: 'cluster-100',
+    label: 'cluster of 3 masters, GET/SET 1:1, 100 callers',
+    scenario: 'mixed',
+    concurrency: 100,
+    cluster: true,
+    baseline: 'ioredis Cluster',
+    clients: CLUSTER_CLIENTS,
+  },
+].filter(
+  (s) =>
+    args.only === undefined ||
+    args.only.split(',').some((only) => s.id === only || s.id.startsWith(`${only}-`)),
+);
+if (SCENARIOS.length === 0) throw new Error(`no scenario matches --only ${args.only}`);
+
+// Servers and workers die with this process, however it ends: normally, on an error, SIGINT or SIGTERM.
+const cleanups = new Set();
+process.once('exit', () => cleanups.forEach((cleanup) => cleanup()));
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
 
 function freePort() {
   return new Promise((resolve) => {
@@ -109,11 +147,9 @@ async function startRedis() {
     });
   });
   const version = spawnSync('redis-server', ['--version']).stdout.toString().trim();
-  return {
-    port,
-    version,
-    stop: () => (child.kill('SIGKILL'), rmSync(dir, { recursive: true, force: true })),
-  };
+  const stop = () => (child.kill('SIGKILL'), rmSync(dir, { recursive: true, force: true }));
+  cleanups.add(stop);
+  return { port, version, stop };
 }
 
 function runWorker(job) {
@@ -125,11 +161,14 @@ function runWorker(job) {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
+    const kill = () => child.kill('SIGKILL');
+    cleanups.add(kill);
     let out = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), durationMs + warmupMs + 60_000);
     child.stdout.on('data', (d) => (out += d));
     child.on('close', (code) => {
       clearTimeout(timer);
+      cleanups.delete(kill);
       if (code !== 0) reject(new Error(`${job.client} ${job.scenario} exited with ${code}`));
       else resolve(JSON.parse(out.trim().split('\n').pop()));
     });
@@ -146,8 +185,10 @@ if (!existsSync(path.join(root, 'dist/index.js'))) {
   spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
 }
 
-const redis = await startRedis();
-const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${redis.version.split(' ').slice(0, 3).join(' ')}`;
+const redis = SCENARIOS.some((s) => !s.cluster) ? await startRedis() : null;
+const cluster = SCENARIOS.some((s) => s.cluster) ? await startCluster({ masters: 3 }) : null;
+const version = (redis ?? cluster).version;
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${version.split(' ').slice(0, 3).join(' ')}`;
 console.log(`Machine: ${machine}`);
 console.log(
   `Each figure: median of ${reps} runs of ${durationMs} ms after ${warmupMs} ms warm-up, each client in its own process.\n`,
@@ -173,7 +214,8 @@ try {
             await runWorker({
               client,
               scenario: s.scenario,
-              port: redis.port,
+              port: redis?.port,
+              nodes: s.cluster ? cluster.nodes : undefined,
               concurrency: s.concurrency,
               durationMs,
               warmupMs,
@@ -200,7 +242,8 @@ try {
     const ours = rows.find((r) => r.client.startsWith(OURS));
     const peers = rows.filter((r) => !r.client.startsWith(OURS) && r.client !== 'ceiling');
     const best = peers.reduce((a, b) => (b.value > a.value ? b : a), peers[0]);
-    const io = rows.find((r) => r.client === 'ioredis');
+    const baseline = s.baseline ?? 'ioredis';
+    const io = rows.find((r) => r.client === baseline);
     const ceiling = rows.find((r) => r.client === 'ceiling');
     const lowestPeerRss = Math.min(...peers.map((r) => r.rssMb));
     const summary = {
@@ -211,6 +254,7 @@ try {
       rows,
       vsBestPeer: ours && best ? ours.value / best.value : null,
       bestPeer: best?.client ?? null,
+      baseline,
       vsIoredis: ours && io ? ours.value / io.value : null,
       ofCeiling: ours && ceiling ? ours.value / ceiling.value : null,
       rssVsLowestPeer: ours ? ours.rssMb / lowestPeerRss : null,
@@ -231,11 +275,12 @@ try {
     );
     const f = (x) => (x === null ? 'n/a' : `${x.toFixed(2)}x`);
     console.log(
-      `   ours vs best peer (${summary.bestPeer}): ${f(summary.vsBestPeer)}; vs ioredis: ${f(summary.vsIoredis)}; of ceiling: ${f(summary.ofCeiling)}; RSS vs lowest peer: ${f(summary.rssVsLowestPeer)}\n`,
+      `   ours vs best peer (${summary.bestPeer}): ${f(summary.vsBestPeer)}; vs ${baseline}: ${f(summary.vsIoredis)}; of ceiling: ${f(summary.ofCeiling)}; RSS vs lowest peer: ${f(summary.rssVsLowestPeer)}\n`,
     );
   }
 } finally {
-  redis.stop();
+  redis?.stop();
+  cluster?.stop();
 }
 
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });

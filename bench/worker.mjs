@@ -1,9 +1,18 @@
 // Runs one scenario for one client in this process and prints one JSON line of results.
 // Usage: node --expose-gc bench/worker.mjs '{"client":"ioredis","scenario":"mixed","port":6379,...}'
+// (cluster clients take "nodes":[{"host":"127.0.0.1","port":...}, ...] instead of "port")
 import { CLIENTS } from './clients.mjs';
 
 const job = JSON.parse(process.argv[2]);
-const { scenario, port, concurrency = 1, durationMs = 2000, warmupMs = 500, poolSize = 10 } = job;
+const {
+  scenario,
+  port,
+  nodes,
+  concurrency = 1,
+  durationMs = 2000,
+  warmupMs = 500,
+  poolSize = 10,
+} = job;
 const KEYS = 1000;
 const SMALL = 'x'.repeat(100);
 const BIG = Buffer.alloc(1024 * 1024, 'b');
@@ -28,7 +37,7 @@ const percentile = (p) => {
   return NaN;
 };
 
-const client = await CLIENTS[job.client](port, { poolSize });
+const client = await CLIENTS[job.client](port, { poolSize, nodes });
 let ops = 0;
 let bytes = 0;
 let stop = false;
