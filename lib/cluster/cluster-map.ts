@@ -120,12 +120,6 @@ export class ClusterMap {
     return this.shardList;
   }
 
-  /** The node owning `pool`, if it is still in the map. */
-  byPool(pool: ConnectionPool): ClusterNode | undefined {
-    for (const node of this.nodes.values()) if (node.pool === pool) return node;
-    return undefined;
-  }
-
   /** Removes and disconnects the nodes `which` selects. */
   drop(
     which: (node: ClusterNode) => boolean,

@@ -31,6 +31,7 @@ import { CommandKeyTable } from './command-keys';
 import { combineReplies } from './fan-out';
 import { keySlot } from './hash-slot';
 import { parseRedirection } from './redirection';
+import { withinDeadline } from '../utils/deadline';
 
 /** No key: the command may run on any master. */
 const ANY_SLOT = -1;
@@ -144,7 +145,7 @@ export class ClusterPool extends EventEmitter implements RedisPool {
       deadline: timeoutMs > 0 ? Date.now() + timeoutMs : Infinity,
     };
     const node = this.target(call);
-    if (node === undefined) return this.recover(new ClusterError(noNode(slot)), call, null);
+    if (node === undefined) return this.recover(new NoNodeError(noNode(slot)), call, null);
     return node.pool
       .execute<T>(command, args, options)
       .catch((error: unknown) => this.recover<T>(error, call, node));
@@ -162,7 +163,7 @@ export class ClusterPool extends EventEmitter implements RedisPool {
     if (node === undefined) {
       await this.refresh();
       node = slot === ANY_SLOT ? this.map.anyMaster() : this.map.owner(slot, false);
-      if (node === undefined) throw new ClusterError(noNode(slot));
+      if (node === undefined) throw new NoNodeError(noNode(slot));
     }
     const pool = node.pool;
     const connection = await pool.getConnection();
@@ -219,7 +220,7 @@ export class ClusterPool extends EventEmitter implements RedisPool {
 
   /** `cluster_state` and every node's reachability, each within `timeoutMs`. */
   async health(timeoutMs: number): Promise<ClusterHealth> {
-    await withDeadline(this.ready(), timeoutMs, 'Cluster topology');
+    await withinDeadline(this.ready(), timeoutMs, 'Cluster topology');
     const masters = new Set(this.map.masters());
     const members = this.map.members();
     const nodes = await Promise.all(
@@ -379,7 +380,7 @@ export class ClusterPool extends EventEmitter implements RedisPool {
       }
       node = ask ?? this.target(call) ?? null;
       if (node === null) {
-        error = new ClusterError(noNode(call.slot));
+        error = new NoNodeError(noNode(call.slot));
         continue;
       }
       const options: CommandOptions = { ...call.options, timeoutMs: remaining };
@@ -399,7 +400,7 @@ export class ClusterPool extends EventEmitter implements RedisPool {
     if (error instanceof ResponseError) {
       return error.code === 'TRYAGAIN' || error.code === 'CLUSTERDOWN';
     }
-    if (error instanceof ClusterError) return error.message.startsWith('No node');
+    if (error instanceof NoNodeError) return true;
     // A node's pool closed because a refresh dropped it: the command never reached it.
     if (error instanceof PoolClosedError) return true;
     if (error instanceof ConnectionError) {
@@ -575,6 +576,9 @@ export class ClusterPool extends EventEmitter implements RedisPool {
   }
 }
 
+/** No node is known for a slot (yet): a refresh may well find one. */
+class NoNodeError extends ClusterError {}
+
 function noNode(slot: number): string {
   return slot === ANY_SLOT ? 'No node of the cluster is known' : `No node serves slot ${slot}`;
 }
@@ -592,18 +596,4 @@ function shuffled<T>(items: T[]): T[] {
     [items[i], items[j]] = [items[j], items[i]];
   }
   return items;
-}
-
-async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new TimeoutError(`${what} not known within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -5,7 +5,8 @@ import { ClusterPool } from '../cluster/cluster-pool';
 import type { RedisPool } from '../pool/redis-pool.interface';
 import { DEFAULT_POOL_NAME } from '../nest/redis.constants';
 import { getPoolToken } from '../nest/redis.tokens';
-import { pingWithin, reasonOf, withinDeadline } from '../nest/redis-ping';
+import { pingWithin, reasonOf } from '../nest/redis-ping';
+import { withinDeadline } from '../utils/deadline';
 import { DEFAULT_HEALTH_TIMEOUT_MS, REDIS_HEALTH_OPTIONS } from './redis-health.constants';
 import type { RedisHealthCheckOptions, RedisHealthModuleOptions } from './redis-health.interfaces';
 

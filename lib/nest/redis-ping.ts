@@ -1,4 +1,4 @@
-import { TimeoutError } from '../errors/redis-pool.errors';
+import { withinDeadline } from '../utils/deadline';
 import type { RedisPool } from '../pool/redis-pool.interface';
 
 /**
@@ -13,22 +13,6 @@ export function pingWithin(pool: RedisPool, timeoutMs: number, target: string): 
   return withinDeadline(ping, timeoutMs, `PING to ${target}`).then(() =>
     Math.max(0, Math.round(performance.now() - started)),
   );
-}
-
-/**
- * `work`, or a `TimeoutError` naming `what` once `timeoutMs` passed; the timer is always cleared, and a late
- * rejection of `work` is never reported as unhandled.
- */
-export function withinDeadline<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new TimeoutError(`${what} got no reply within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  work.catch(() => undefined);
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** The message of anything thrown, for a log line. */
