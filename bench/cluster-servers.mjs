@@ -11,7 +11,8 @@ const START_TIMEOUT_MS = 10_000;
 const CREATE_TIMEOUT_MS = 30_000;
 const STATE_TIMEOUT_MS = 30_000;
 
-function freePort() {
+/** A free loopback TCP port, as the OS hands it out. */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
