@@ -19,6 +19,7 @@ import { addressOf, type ConnectionOptions } from './connection-options';
 import { CommandRequest, settledBy, unsettled } from './command-request';
 import { LeaseState } from './lease-state';
 import { PubSubTracker } from './pubsub-tracker';
+import { SocketReader } from './socket-reader';
 
 let nextConnectionId = 1;
 
@@ -296,16 +297,23 @@ export class Connection extends EventEmitter {
     const o = this.options;
     let socket: SocketLike;
     let readyEvent: string;
+    const reader = new SocketReader(this.decoder, () => (this.lastActiveAt = Date.now()));
     if (o.path !== undefined) {
-      socket = net.connect({ path: o.path });
+      socket = net.connect({ path: o.path, onread: reader.onread });
       readyEvent = 'connect';
     } else if (o.tls !== undefined) {
       // SNI carries a host name only; an IP address is verified against the certificate's IP SANs instead.
       const servername = o.tls.servername ?? (net.isIP(o.host) === 0 ? o.host : undefined);
       socket = tls.connect({ ...o.tls, host: o.host, port: o.port, servername });
       readyEvent = 'secureConnect';
+      // TLS sockets take no `onread`; their decrypted bytes come as 'data' events.
+      socket.on('data', (chunk: Buffer) => {
+        // Once per chunk rather than once per reply: a chunk carries many replies under load.
+        this.lastActiveAt = Date.now();
+        this.decoder.write(chunk);
+      });
     } else {
-      socket = net.connect({ host: o.host, port: o.port });
+      socket = net.connect({ host: o.host, port: o.port, onread: reader.onread });
       readyEvent = 'connect';
     }
     socket.setNoDelay(true);
@@ -328,11 +336,6 @@ export class Connection extends EventEmitter {
         },
         (error: Error) => this.destroy(error),
       );
-    });
-    socket.on('data', (chunk: Buffer) => {
-      // Once per chunk rather than once per reply: a chunk carries many replies under load.
-      this.lastActiveAt = Date.now();
-      this.decoder.write(chunk);
     });
     socket.on('drain', () => {
       this.waitingForDrain = false;

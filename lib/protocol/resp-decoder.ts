@@ -26,13 +26,16 @@ interface Frame {
   items: RedisReply[];
 }
 
-/** A bulk body (or streamed-string chunk) whose bytes are still arriving. */
+/**
+ * A bulk body (or streamed-string chunk) whose bytes are still arriving. They are gathered in `target`, allocated
+ * once at its final size, so a large value is copied once (or not at all when the socket reads into `target`).
+ */
 interface PendingBulk {
   type: number;
-  /** Body length plus the trailing CRLF. */
-  total: number;
-  remaining: number;
-  chunks: Buffer[];
+  /** Body plus the trailing CRLF; `target.length`. */
+  target: Buffer;
+  /** Bytes of `target` filled so far. */
+  filled: number;
 }
 
 /** Where decoded values go. Callbacks run synchronously, in wire order. */
@@ -88,6 +91,15 @@ export class RespDecoder {
     return this.stack.length !== 0 || this.tail !== null || this.bulk !== null;
   }
 
+  /**
+   * Whether the decoder still views bytes of a chunk already written (the start of a line whose end has not
+   * arrived). Nothing else outlives `write()`: every value it delivers is a copy, so a reader may reuse the memory
+   * of a chunk it wrote once this is false.
+   */
+  get holdsInput(): boolean {
+    return this.tail !== null;
+  }
+
   /** Stops decoding for good; later chunks are ignored. */
   stop(): void {
     this.stopped = true;
@@ -119,10 +131,15 @@ export class RespDecoder {
       }
       this.parse(buf, pos);
     } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.stop();
-      this.handlers.onError(error);
+      this.fail(error);
     }
+  }
+
+  /** Stops on a protocol error and reports it; anything else is a bug and is rethrown. */
+  private fail(error: unknown): void {
+    if (!(error instanceof ProtocolError)) throw error;
+    this.stop();
+    this.handlers.onError(error);
   }
 
   private parse(buf: Buffer, pos: number): void {
@@ -183,12 +200,8 @@ export class RespDecoder {
             break;
           }
           if (pos + n + 2 > len) {
-            this.bulk = {
-              type,
-              total: n + 2,
-              remaining: n + 2 - (len - pos),
-              chunks: [buf.subarray(pos)],
-            };
+            const target = bulkBuffer(n + 2);
+            this.bulk = { type, target, filled: buf.copy(target, 0, pos) };
             return;
           }
           if (buf[pos + n] !== CR || buf[pos + n + 1] !== LF) {
@@ -277,31 +290,55 @@ export class RespDecoder {
     }
   }
 
+  /**
+   * Where the socket may read the rest of a bulk body still arriving, with no copy: the unfilled end of its
+   * buffer, exactly as long as the bytes still due (so nothing after them lands there). `null` when no bulk is
+   * arriving or fewer than `minimum` bytes of it are still due. Report what was read with `filledDirectly`.
+   */
+  directTarget(minimum: number): Buffer | null {
+    const bulk = this.bulk;
+    if (bulk === null || this.stopped || bulk.target.length - bulk.filled < minimum) return null;
+    return bulk.target.subarray(bulk.filled);
+  }
+
+  /** Counts `count` bytes the socket read into the buffer `directTarget()` gave, and delivers the value if done. */
+  filledDirectly(count: number): void {
+    const bulk = this.bulk;
+    if (bulk === null || this.stopped) return;
+    bulk.filled += count;
+    if (bulk.filled !== bulk.target.length) return;
+    try {
+      this.finishBulk(bulk);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
   /** Feeds a chunk to a bulk body still arriving; returns where the chunk continues, or -1 if it is used up. */
   private continueBulk(chunk: Buffer): number {
     const bulk = this.bulk as PendingBulk;
-    if (chunk.length < bulk.remaining) {
-      bulk.chunks.push(chunk);
-      bulk.remaining -= chunk.length;
-      return -1;
-    }
-    const used = bulk.remaining;
-    bulk.chunks.push(chunk.subarray(0, used));
+    const used = chunk.copy(bulk.target, bulk.filled);
+    bulk.filled += used;
+    if (bulk.filled < bulk.target.length) return -1;
+    return this.finishBulk(bulk) ? used : -1;
+  }
+
+  /** Delivers a bulk whose bytes have all arrived; false when decoding must pause or stop (as `deliver`). */
+  private finishBulk(bulk: PendingBulk): boolean {
     this.bulk = null;
-    // The first chunk always holds the part after the header, so this is a fresh copy that is ours alone:
-    // Buffer replies may view it instead of copying it again.
-    const whole = Buffer.concat(bulk.chunks, bulk.total);
-    const n = bulk.total - 2;
+    const whole = bulk.target;
+    const n = whole.length - 2;
     if (whole[n] !== CR || whole[n + 1] !== LF) {
       throw new ProtocolError('Malformed reply: bulk string not ended by CRLF');
     }
+    // The buffer is ours alone, so a Buffer reply may view it instead of copying it again.
     const body = whole.subarray(0, n);
     if (bulk.type === 59) {
       this.stack[this.stack.length - 1].items.push(body);
-      return used;
+      return true;
     }
     const value = bulk.type === 36 && this.returnBuffers ? body : this.bulkValue(bulk.type, body);
-    return this.deliver(value, Kind.Leaf) ? used : -1;
+    return this.deliver(value, Kind.Leaf);
   }
 
   private bulkValue(type: number, body: Buffer): RedisReply {
@@ -392,6 +429,20 @@ function mapKey(key: RedisReply): string {
   if (typeof key === 'string') return key;
   if (Buffer.isBuffer(key)) return key.toString('utf8');
   return String(key);
+}
+
+/**
+ * Memory for a bulk body still arriving: its own, not a pooled slice, since a Buffer reply views it and it may be
+ * large. Pages are only committed as bytes arrive; a length the process cannot set aside is a ProtocolError.
+ */
+function bulkBuffer(size: number): Buffer {
+  try {
+    return Buffer.allocUnsafeSlow(size);
+  } catch (error) {
+    throw new ProtocolError(`Malformed reply: no memory for a bulk string of ${size - 2} bytes`, {
+      cause: error,
+    });
+  }
 }
 
 function lineTooLong(limits: Required<DecoderLimits>): ProtocolError {
