@@ -240,6 +240,7 @@ try {
       label: s.label,
       unit: s.unit ?? 'ops/s',
       concurrency: s.concurrency,
+      poolSize: s.poolSize,
       rows,
       vsBestPeer: ours && best ? ours.value / best.value : null,
       bestPeer: best?.client ?? null,

@@ -1,0 +1,116 @@
+// Prints the README's performance tables (Markdown) from one run's results, so the figures are copied, not typed.
+// Usage: node bench/table.mjs [results.json]   (npm run bench:table)
+import { readFileSync } from 'node:fs';
+
+const report = JSON.parse(readFileSync(process.argv[2] ?? 'bench/results/latest.json', 'utf8'));
+const OURS = 'nestjs-redis-pool';
+const scenario = (id) => report.scenarios.find((s) => s.id === id);
+const int = (n) => Math.round(n).toLocaleString('en-US').replace(/,/g, ' ');
+const ratio = (n) => `${n.toFixed(2)}x`;
+const ours = (s) => s.rows.find((r) => r.client.startsWith(OURS));
+const callers = (n) => (n === 1 ? '1 caller' : `${int(n)} callers`);
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const out = [];
+const main = ['mixed-1', 'mixed-100', 'mixed-1000', 'pipeline', 'big']
+  .map(scenario)
+  .filter(Boolean);
+if (main.length > 0) {
+  const clients = main[0].rows.map((r) => r.client);
+  out.push(
+    table(
+      ['Scenario', ...clients, 'ours vs best peer'],
+      main.map((s) => [
+        `${s.label} (${s.unit})`,
+        ...clients.map((c) => {
+          const row = s.rows.find((r) => r.client === c);
+          return row === undefined ? '—' : int(row.value);
+        }),
+        ratio(s.vsBestPeer),
+      ]),
+    ),
+  );
+  const latency = ['mixed-100', 'mixed-1000'].map(scenario).filter(Boolean);
+  out.push(
+    table(
+      [
+        'Latency and memory',
+        ...latency.map((s) => `p50 / p99 (ms), ${callers(s.concurrency)}`),
+        'peak RSS (MB), 1 000 callers',
+      ],
+      clients
+        .filter((c) => c !== 'ceiling')
+        .map((c) => [
+          c,
+          ...latency.map((s) => {
+            const row = s.rows.find((r) => r.client === c);
+            return `${row.p50Ms.toFixed(3)} / ${row.p99Ms.toFixed(3)}`;
+          }),
+          int(scenario('mixed-1000').rows.find((r) => r.client === c).rssMb),
+        ]),
+    ),
+  );
+}
+
+const exclusive = scenario('exclusive');
+if (exclusive !== undefined) {
+  const peer = exclusive.rows.find((r) => r.client === exclusive.bestPeer);
+  const size = exclusive.poolSize ?? 10;
+  out.push(
+    `Exclusive leases (\`dispatch: 'exclusive'\`, pool of ${size}, ${exclusive.concurrency} callers): ` +
+      `${int(ours(exclusive).value)} ops/s against ${peer.client} with ${size} clients at ` +
+      `${int(peer.value)} ops/s (${ratio(exclusive.vsBestPeer)}).`,
+  );
+}
+
+const cluster = ['cluster-1', 'cluster-100'].map(scenario).filter(Boolean);
+if (cluster.length > 0) {
+  const base = (s) => s.rows.find((r) => r.client === 'ioredis Cluster').value;
+  out.push(
+    table(
+      [
+        'Client',
+        ...cluster.flatMap((s) => [`${callers(s.concurrency)} ops/s`, 'vs ioredis Cluster']),
+      ],
+      cluster[0].rows.map((row) => [
+        row.client,
+        ...cluster.flatMap((s) => {
+          const r = s.rows.find((x) => x.client === row.client);
+          return [int(r.value), ratio(r.value / base(s))];
+        }),
+      ]),
+    ),
+  );
+}
+
+// The targets of issue 7, each with the ratio this run measured (computed by run.mjs).
+const TARGETS = [
+  ['mixed-100', 'vsBestPeer', '100 callers, vs best peer', 2.0],
+  ['mixed-100', 'ofCeiling', '100 callers, of ceiling', 0.7],
+  ['mixed-1000', 'vsBestPeer', '1 000 callers, vs best peer', 3.0],
+  ['mixed-1000', 'rssVsLowestPeer', '1 000 callers, peak RSS vs lowest peer', 1.0, 'at most'],
+  ['mixed-1', 'vsBestPeer', '1 caller, vs best peer', 1.0],
+  ['pipeline', 'vsBestPeer', '10 000-command pipeline, vs best peer', 1.3],
+  ['big', 'vsBestPeer', '1 MB values (MB/s), vs best peer', 1.0],
+  ['exclusive', 'vsBestPeer', 'exclusive, pool of 10, vs node-redis pool', 2.0],
+];
+const targets = TARGETS.filter(([id, field]) => scenario(id)?.[field] != null).map(
+  ([id, field, what, goal, atMost]) => {
+    const measured = scenario(id)[field];
+    const met = atMost ? measured <= goal : measured >= goal;
+    return [
+      what,
+      `${atMost ? '≤' : '≥'} ${goal.toFixed(2)}`,
+      measured.toFixed(2),
+      met ? 'met' : 'missed',
+    ];
+  },
+);
+if (targets.length > 0) out.push(table(['Target', 'goal', 'measured', ''], targets));
+
+process.stdout.write(`${report.machine}; ${report.date}\n\n${out.join('\n\n')}\n`);
