@@ -31,6 +31,8 @@ export class CommandRequest {
   confirmations = 0;
   /** The budget its deadline was set from, in milliseconds, for messages. */
   timeoutMs = 0;
+  /** Its encoding is at least `LARGE_REQUEST_BYTES` long; set by the connection that queues it. */
+  large = false;
 
   constructor(
     /** Upper-case command name, for messages (never the arguments). */

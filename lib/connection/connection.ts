@@ -23,6 +23,9 @@ import { SocketReader } from './socket-reader';
 
 let nextConnectionId = 1;
 
+/** A command at least this long carries a large value; `largePending` counts them. */
+const LARGE_REQUEST_BYTES = 64 * 1024;
+
 type SocketLike = net.Socket | tls.TLSSocket;
 
 /** The life of a connection: it only ever moves forward. */
@@ -55,6 +58,8 @@ export class Connection extends EventEmitter {
   private readonly pubsub = new PubSubTracker();
   /** Requests at the tail of `queue` not yet passed to `socket.write()`. */
   private unwritten = 0;
+  /** Requests in `queue` marked `large`. */
+  private largeInFlight = 0;
   private outText = '';
   private outParts: Array<string | Buffer> | null = null;
   private flushScheduled = false;
@@ -111,6 +116,14 @@ export class Connection extends EventEmitter {
   /** Commands sent or queued whose replies have not arrived (timed-out ones included). */
   get pending(): number {
     return this.queue.length;
+  }
+
+  /**
+   * Commands in flight that carry a large value (`LARGE_REQUEST_BYTES` or more encoded). The pool counts each as
+   * a deep pipeline, so large values spread over connections instead of queueing behind each other on one.
+   */
+  get largePending(): number {
+    return this.largeInFlight;
   }
 
   /** Commands are queued for this turn's write and have not been written yet. */
@@ -202,7 +215,9 @@ export class Connection extends EventEmitter {
     if (this.queue.length === 0) this.decoder.returnBuffers = request.buffers;
     this.queue.push(request);
     const encoded = request.encoded;
+    let size: number;
     if (typeof encoded === 'string') {
+      size = encoded.length;
       if (this.outParts === null) this.outText += encoded;
       else this.outParts.push(encoded);
     } else {
@@ -210,7 +225,15 @@ export class Connection extends EventEmitter {
         this.outParts = this.outText === '' ? [] : [this.outText];
         this.outText = '';
       }
-      for (const part of encoded) this.outParts.push(part);
+      size = 0;
+      for (const part of encoded) {
+        size += part.length;
+        this.outParts.push(part);
+      }
+    }
+    if (size >= LARGE_REQUEST_BYTES) {
+      request.large = true;
+      this.largeInFlight++;
     }
     this.unwritten++;
     if (request.deadline < this.timerAt) this.armTimer(request.deadline);
@@ -481,7 +504,7 @@ export class Connection extends EventEmitter {
       this.destroy(new ProtocolError(`Reply from ${this.address} with no command awaiting it`));
       return;
     }
-    this.afterShift();
+    this.afterShift(request);
     if (request.done) return;
     if (reply instanceof ResponseError) {
       // LOADING: the server is replaying its data set and ran nothing; the owner may send it again later.
@@ -515,7 +538,7 @@ export class Connection extends EventEmitter {
       head.confirmations--;
       if (head.confirmations === 0) {
         this.queue.shift();
-        this.afterShift();
+        this.afterShift(head);
         head.resolve(confirmation);
       }
     } else {
@@ -524,7 +547,8 @@ export class Connection extends EventEmitter {
     }
   }
 
-  private afterShift(): void {
+  private afterShift(request: CommandRequest): void {
+    if (request.large) this.largeInFlight--;
     const next = this.queue.peek();
     this.decoder.returnBuffers = next !== undefined && next.buffers;
     if (next === undefined && this.onDrained !== null) {

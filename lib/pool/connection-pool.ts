@@ -58,7 +58,8 @@ export interface CommandOptions {
 
 /**
  * When shared connections have this many replies outstanding each, another connection is opened (up to
- * `maxConnections`); below it, one deeper pipeline is faster than more sockets.
+ * `maxConnections`); below it, one deeper pipeline is faster than more sockets. A command carrying a large value
+ * counts as this many on its own.
  */
 const GROW_AT_PENDING = 128;
 
@@ -402,6 +403,7 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
   /** The least busy ready shared connection, opening another when every one is deep in replies. */
   private pickShared(): Connection | null {
     const sticky = this.turnConnection;
+    // This turn's commands share one write, so they run in the order issued, large values or not.
     if (sticky !== null && sticky.hasUnwritten && sticky.ready && !sticky.stalled) {
       if (sticky.pending >= GROW_AT_PENDING && this.canGrow() && !this.isDown) this.spawn(null);
       return sticky;
@@ -414,7 +416,7 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
   private leastBusyShared(): Connection | null {
     const shared = this.shared;
     let best: Connection | null = null;
-    let bestPending = Infinity;
+    let bestLoad = Infinity;
     let stalled: Connection | null = null;
     for (let i = 0; i < shared.length; i++) {
       const connection = shared[i];
@@ -423,16 +425,17 @@ export class ConnectionPool extends EventEmitter implements RequestOwner, RedisP
         stalled ??= connection;
         continue;
       }
-      const pending = connection.pending;
-      if (pending < bestPending) {
+      // A large value in flight counts as a deep pipeline: the next one goes to (or opens) another connection,
+      // and the server writes to each of its clients in the same turn.
+      const load = connection.pending + connection.largePending * GROW_AT_PENDING;
+      if (load < bestLoad) {
         best = connection;
-        bestPending = pending;
-        if (pending === 0) break;
+        bestLoad = load;
+        if (load === 0) break;
       }
     }
     const canGrow = this.canGrow();
-    if ((best === null || bestPending >= GROW_AT_PENDING) && canGrow && !this.isDown)
-      this.spawn(null);
+    if ((best === null || bestLoad >= GROW_AT_PENDING) && canGrow && !this.isDown) this.spawn(null);
     return best ?? (canGrow ? null : stalled);
   }
 

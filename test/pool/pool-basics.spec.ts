@@ -99,6 +99,57 @@ describe('ConnectionPool', () => {
       expect(stale).toBe(0);
     });
 
+    it('spreads large values over connections, while small commands from as many callers share one', async () => {
+      open({ maxConnections: 10 });
+      const run = async (value: Buffer, rounds: number) => {
+        const mismatches: number[] = [];
+        await Promise.all(
+          Array.from({ length: 4 }, async (_, caller) => {
+            for (let round = 0; round < rounds; round++) {
+              // Each caller's own bytes, different every round.
+              const mine = Buffer.from(value);
+              mine.writeUInt32BE(caller * 1000 + round);
+              await pool.executeCommand('SET', `basics:large:${caller}`, mine);
+              const back = await pool.execute<Buffer>('GET', [`basics:large:${caller}`], {
+                buffers: true,
+              });
+              if (!back.equals(mine)) mismatches.push(caller);
+            }
+          }),
+        );
+        return mismatches;
+      };
+      await expect(run(Buffer.alloc(100, 0x61), 200)).resolves.toEqual([]);
+      expect(await serverConnections(server(), name)).toBe(1);
+      await expect(run(Buffer.alloc(1024 * 1024, 0x62), 10)).resolves.toEqual([]);
+      // A 1 MB SET in flight makes its connection count as deep: the next caller's goes to (or opens) another.
+      const opened = await serverConnections(server(), name);
+      expect(opened).toBeGreaterThan(1);
+      expect(opened).toBeLessThanOrEqual(5);
+    });
+
+    it('keeps commands issued in one turn in order when one of them carries a large value', async () => {
+      open({ maxConnections: 4 });
+      const big = (i: number) => Buffer.alloc(256 * 1024, i % 251);
+      // Other callers keep large values in flight, so several connections are open and busy.
+      let stop = false;
+      const noise = Array.from({ length: 3 }, async (_, n) => {
+        while (!stop) await pool.executeCommand('SET', `basics:noise:${n}`, big(n));
+      });
+      let stale = 0;
+      for (let i = 0; i < 100; i++) {
+        const [, value] = await Promise.all([
+          pool.executeCommand('SET', 'basics:ordered', big(i)),
+          pool.execute<Buffer>('GET', ['basics:ordered'], { buffers: true }),
+        ]);
+        if (!value.equals(big(i))) stale++;
+      }
+      stop = true;
+      await Promise.all(noise);
+      expect(stale).toBe(0);
+      expect(pool.stats().total).toBeGreaterThan(1);
+    });
+
     it('rejects bad arguments with a TypeError before anything is queued (RELIABILITY 26)', async () => {
       open();
       for (const bad of [undefined, null, { a: 1 }, NaN]) {
