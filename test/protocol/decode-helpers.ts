@@ -10,12 +10,11 @@ export interface Decoded {
   errors: ProtocolError[];
 }
 
-/** Feeds the chunks to a fresh decoder and collects what comes out. */
-export function decodeChunks(
-  chunks: Buffer[],
+/** A fresh decoder, and what it has produced so far. */
+export function collectingDecoder(
   limits?: DecoderLimits,
   returnBuffers = false,
-): Decoded {
+): { decoder: RespDecoder; out: Decoded } {
   const out: Decoded = { replies: [], pushes: [], attributes: [], errors: [] };
   const decoder = new RespDecoder(
     {
@@ -27,6 +26,16 @@ export function decodeChunks(
     limits,
   );
   decoder.returnBuffers = returnBuffers;
+  return { decoder, out };
+}
+
+/** Feeds the chunks to a fresh decoder and collects what comes out. */
+export function decodeChunks(
+  chunks: Buffer[],
+  limits?: DecoderLimits,
+  returnBuffers = false,
+): Decoded {
+  const { decoder, out } = collectingDecoder(limits, returnBuffers);
   for (const chunk of chunks) decoder.write(chunk);
   return out;
 }

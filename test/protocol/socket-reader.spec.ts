@@ -1,14 +1,9 @@
 import fc from 'fast-check';
 import { SocketReader } from '../../lib/connection/socket-reader';
-import type { ProtocolError } from '../../lib/errors/redis-pool.errors';
-import { RespDecoder } from '../../lib/protocol/resp-decoder';
-import type { RedisReply } from '../../lib/protocol/resp.types';
-import { decodeChunks, describeReply } from './decode-helpers';
+import { collectingDecoder, decodeChunks, describeReply, type Decoded } from './decode-helpers';
 import { wireReply } from './reply-arbitrary';
 
-interface Fed {
-  replies: RedisReply[];
-  errors: ProtocolError[];
+interface Fed extends Decoded {
   /** Reads that went straight into the decoder's buffer for a bulk. */
   directReads: number;
   /** Distinct memory blocks the reader handed out for ordinary reads. */
@@ -22,13 +17,8 @@ interface Fed {
  * decoded value would come out corrupted.
  */
 function feedThroughReader(stream: Buffer, readSizes: number[], returnBuffers = false): Fed {
-  const fed: Fed = { replies: [], errors: [], directReads: 0, slabs: 0 };
-  const decoder = new RespDecoder({
-    onReply: (reply) => fed.replies.push(reply),
-    onPush: () => undefined,
-    onError: (error) => fed.errors.push(error),
-  });
-  decoder.returnBuffers = returnBuffers;
+  const { decoder, out } = collectingDecoder(undefined, returnBuffers);
+  let directReads = 0;
   const reader = new SocketReader(decoder, () => undefined);
   const { buffer, callback } = reader.onread as {
     buffer: () => Uint8Array;
@@ -44,13 +34,12 @@ function feedThroughReader(stream: Buffer, readSizes: number[], returnBuffers = 
     stream.copy(target, 0, pos, pos + count);
     pos += count;
     const due = decoder.directTarget(1);
-    if (due?.buffer === target.buffer && due.byteOffset === target.byteOffset) fed.directReads++;
+    if (due?.buffer === target.buffer && due.byteOffset === target.byteOffset) directReads++;
     else slabs.add(target.buffer);
     expect(callback(count, target)).toBe(true);
     next = buffer();
   }
-  fed.slabs = slabs.size;
-  return fed;
+  return { ...out, directReads, slabs: slabs.size };
 }
 
 const bulk = (body: Buffer) =>
@@ -156,16 +145,11 @@ describe('SocketReader', () => {
 });
 
 describe('RespDecoder direct targets', () => {
-  const make = (replies: RedisReply[], errors: ProtocolError[] = []) =>
-    new RespDecoder({
-      onReply: (reply) => replies.push(reply),
-      onPush: () => undefined,
-      onError: (error) => errors.push(error),
-    });
-
   it('offers exactly the bytes still due of a bulk, body and CRLF, and nothing otherwise', () => {
-    const replies: RedisReply[] = [];
-    const decoder = make(replies);
+    const {
+      decoder,
+      out: { replies },
+    } = collectingDecoder();
     expect(decoder.directTarget(0)).toBeNull();
     decoder.write(Buffer.from('$10\r\nabc'));
     expect(decoder.directTarget(10)).toBeNull();
@@ -180,8 +164,10 @@ describe('RespDecoder direct targets', () => {
   });
 
   it('delivers a streamed string chunk filled in place', () => {
-    const replies: RedisReply[] = [];
-    const decoder = make(replies);
+    const {
+      decoder,
+      out: { replies },
+    } = collectingDecoder();
     decoder.write(Buffer.from('$?\r\n;5\r\nab'));
     const target = decoder.directTarget(1) as Buffer;
     target.write('cde\r\n', 'latin1');
@@ -191,7 +177,7 @@ describe('RespDecoder direct targets', () => {
   });
 
   it('holds input only while a line is incomplete', () => {
-    const decoder = make([]);
+    const { decoder } = collectingDecoder();
     decoder.write(Buffer.from('+OK\r\n+PAR'));
     expect(decoder.holdsInput).toBe(true);
     decoder.write(Buffer.from('TIAL\r\n$5\r\nab'));
@@ -202,8 +188,10 @@ describe('RespDecoder direct targets', () => {
   });
 
   it('offers nothing and counts nothing once stopped', () => {
-    const replies: RedisReply[] = [];
-    const decoder = make(replies);
+    const {
+      decoder,
+      out: { replies },
+    } = collectingDecoder();
     decoder.write(Buffer.from('$100000\r\nabc'));
     const target = decoder.directTarget(1) as Buffer;
     decoder.stop();
@@ -214,11 +202,10 @@ describe('RespDecoder direct targets', () => {
   });
 
   it('a bulk longer than the process can hold is a ProtocolError, not a crash', () => {
-    const errors: ProtocolError[] = [];
-    const decoder = new RespDecoder(
-      { onReply: () => undefined, onPush: () => undefined, onError: (e) => errors.push(e) },
-      { maxBulkLength: 2 ** 50 },
-    );
+    const {
+      decoder,
+      out: { errors },
+    } = collectingDecoder({ maxBulkLength: 2 ** 50 });
     decoder.write(Buffer.from(`$${2 ** 45}\r\nabc`));
     expect(errors).toHaveLength(1);
     expect(errors[0].message).toMatch(/no memory for a bulk string of 35184372088832 bytes/);
