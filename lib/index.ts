@@ -4,9 +4,14 @@ export { RespDecoder, type DecoderHandlers } from './protocol/resp-decoder';
 export { encodeCommand } from './protocol/resp-encoder';
 export { Connection, type ConnectionStatus } from './connection/connection';
 export type { ConnectionOptions } from './connection/connection-options';
-export { ConnectionPool, type PoolStats, type CommandOptions } from './pool/connection-pool';
+export { ConnectionPool } from './pool/connection-pool';
 export type { PoolOptions, RetryOptions } from './pool/pool-options';
-export type { RedisPool, RedisPoolEvent } from './pool/redis-pool.interface';
+export type {
+  CommandOptions,
+  PoolStats,
+  RedisPool,
+  RedisPoolEvent,
+} from './pool/redis-pool.interface';
 export { parseRedisUrl, maskUrl } from './pool/redis-url';
 export { ClusterPool, type ClusterHealth } from './cluster/cluster-pool';
 export type { ClusterPoolOptions } from './cluster/cluster-options';

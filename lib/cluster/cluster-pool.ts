@@ -12,8 +12,13 @@ import {
 } from '../errors/redis-pool.errors';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 import { backoffDelay } from '../pool/backoff';
-import type { CommandOptions, ConnectionPool, PoolStats } from '../pool/connection-pool';
-import type { BatchCommand, RedisPool } from '../pool/redis-pool.interface';
+import type { ConnectionPool } from '../pool/connection-pool';
+import type {
+  BatchCommand,
+  CommandOptions,
+  PoolStats,
+  RedisPool,
+} from '../pool/redis-pool.interface';
 import { ClusterMap, type ClusterNode } from './cluster-map';
 import {
   clusterOptionsFromUrls,

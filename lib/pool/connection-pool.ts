@@ -24,37 +24,8 @@ import { Fifo } from '../utils/fifo';
 import { backoffDelay } from './backoff';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './pool-options';
 import { mergeUrlOptions } from './redis-url';
-import type { RedisPool } from './redis-pool.interface';
+import type { CommandOptions, PoolStats, RedisPool } from './redis-pool.interface';
 import { WaiterQueue, type Waiter } from './waiter-queue';
-
-/** A snapshot of the pool, for health checks and metrics. */
-export interface PoolStats {
-  /** Open connections (shared, leased, closing), not counting those still connecting. */
-  total: number;
-  /** Shared connections with no reply outstanding. */
-  idle: number;
-  /** Connections held by an exclusive lease. */
-  leased: number;
-  /** Connections being opened. */
-  connecting: number;
-  /** Commands awaiting replies on shared connections plus those queued for a connection. */
-  pending: number;
-  /** Commands queued because no shared connection was ready. */
-  queued: number;
-  /** Callers waiting for an exclusive lease. */
-  waiting: number;
-  maxConnections: number;
-}
-
-/** Options of one multiplexed command call. */
-export interface CommandOptions {
-  /** Decode strings in the reply as Buffers. */
-  buffers?: boolean;
-  /** This call's deadline instead of `commandTimeoutMs`. */
-  timeoutMs?: number;
-  /** May be sent again even after it was written (you know it is idempotent). Read-only commands always may. */
-  retryable?: boolean;
-}
 
 /**
  * When shared connections have this many replies outstanding each, another connection is opened (up to

@@ -2,6 +2,7 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { ConnectionOptions } from '../connection/connection-options';
 import { ConfigurationError } from '../errors/redis-pool.errors';
 import type { DecoderLimits } from '../protocol/resp.types';
+import { POOL_DEFAULTS } from './pool-defaults';
 
 /** Reconnect and retry backoff: exponential with full jitter, pool-wide. */
 export interface RetryOptions {
@@ -202,21 +203,21 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
       options.dispatch === 'exclusive',
     "Option dispatch must be 'multiplexed' or 'exclusive'",
   );
-  const maxConnections = options.maxConnections ?? 10;
+  const maxConnections = options.maxConnections ?? POOL_DEFAULTS.maxConnections;
   check(maxConnections >= 1, 'Option maxConnections must be at least 1');
-  const minIdle = options.minIdle ?? 0;
+  const minIdle = options.minIdle ?? POOL_DEFAULTS.minIdle;
   check(minIdle <= maxConnections, 'Option minIdle must not exceed maxConnections');
   check(options.path === undefined || options.path.length > 0, 'Option path must not be empty');
   const tls = options.tls === true ? {} : options.tls === false ? undefined : options.tls;
-  const commandTimeoutMs = options.commandTimeoutMs ?? 10_000;
+  const commandTimeoutMs = options.commandTimeoutMs ?? POOL_DEFAULTS.commandTimeoutMs;
   const connection: ConnectionOptions = {
-    host: options.host ?? 'localhost',
-    port: options.port ?? 6379,
-    db: options.db ?? 0,
-    protocol: options.protocol ?? 2,
-    connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+    host: options.host ?? POOL_DEFAULTS.host,
+    port: options.port ?? POOL_DEFAULTS.port,
+    db: options.db ?? POOL_DEFAULTS.db,
+    protocol: options.protocol ?? POOL_DEFAULTS.protocol,
+    connectTimeoutMs: options.connectTimeoutMs ?? POOL_DEFAULTS.connectTimeoutMs,
     commandTimeoutMs,
-    keepAliveMs: options.keepAliveMs ?? 30_000,
+    keepAliveMs: options.keepAliveMs ?? POOL_DEFAULTS.keepAliveMs,
   };
   if (options.path !== undefined) connection.path = options.path;
   if (tls !== undefined) connection.tls = tls;
@@ -228,20 +229,20 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   const retry = options.retry ?? {};
   return {
     connection,
-    dispatch: options.dispatch ?? 'multiplexed',
+    dispatch: options.dispatch ?? POOL_DEFAULTS.dispatch,
     maxConnections,
     minIdle,
-    acquireTimeoutMs: options.acquireTimeoutMs ?? 5000,
+    acquireTimeoutMs: options.acquireTimeoutMs ?? POOL_DEFAULTS.acquireTimeoutMs,
     commandTimeoutMs,
-    idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
-    maxLifetimeMs: options.maxLifetimeMs ?? 0,
-    healthCheckIntervalMs: options.healthCheckIntervalMs ?? 30_000,
-    maxQueueLength: options.maxQueueLength ?? 100_000,
+    idleTimeoutMs: options.idleTimeoutMs ?? POOL_DEFAULTS.idleTimeoutMs,
+    maxLifetimeMs: options.maxLifetimeMs ?? POOL_DEFAULTS.maxLifetimeMs,
+    healthCheckIntervalMs: options.healthCheckIntervalMs ?? POOL_DEFAULTS.healthCheckIntervalMs,
+    maxQueueLength: options.maxQueueLength ?? POOL_DEFAULTS.maxQueueLength,
     retry: {
-      attempts: retry.attempts ?? 3,
-      baseDelayMs: retry.baseDelayMs ?? 50,
-      maxDelayMs: retry.maxDelayMs ?? 2000,
+      attempts: retry.attempts ?? POOL_DEFAULTS.retry.attempts,
+      baseDelayMs: retry.baseDelayMs ?? POOL_DEFAULTS.retry.baseDelayMs,
+      maxDelayMs: retry.maxDelayMs ?? POOL_DEFAULTS.retry.maxDelayMs,
     },
-    drainTimeoutMs: options.drainTimeoutMs ?? 5000,
+    drainTimeoutMs: options.drainTimeoutMs ?? POOL_DEFAULTS.drainTimeoutMs,
   };
 }

@@ -1,6 +1,34 @@
 import type { Connection } from '../connection/connection';
 import type { RedisArgument } from '../protocol/resp.types';
-import type { CommandOptions, PoolStats } from './connection-pool';
+
+/** A snapshot of the pool, for health checks and metrics. */
+export interface PoolStats {
+  /** Open connections (shared, leased, closing), not counting those still connecting. */
+  total: number;
+  /** Shared connections with no reply outstanding. */
+  idle: number;
+  /** Connections held by an exclusive lease. */
+  leased: number;
+  /** Connections being opened. */
+  connecting: number;
+  /** Commands awaiting replies on shared connections plus those queued for a connection. */
+  pending: number;
+  /** Commands queued because no shared connection was ready. */
+  queued: number;
+  /** Callers waiting for an exclusive lease. */
+  waiting: number;
+  maxConnections: number;
+}
+
+/** Options of one multiplexed command call. */
+export interface CommandOptions {
+  /** Decode strings in the reply as Buffers. */
+  buffers?: boolean;
+  /** This call's deadline instead of `commandTimeoutMs`. */
+  timeoutMs?: number;
+  /** May be sent again even after it was written (you know it is idempotent). Read-only commands always may. */
+  retryable?: boolean;
+}
 
 /** Events every pool emits; see `ConnectionPool`. */
 export type RedisPoolEvent = 'up' | 'down' | 'connect' | 'close' | 'closing' | 'error';

@@ -6,7 +6,8 @@ import {
   PoolExhaustedError,
   ResponseError,
 } from '../../lib/errors/redis-pool.errors';
-import { ConnectionPool, type PoolStats } from '../../lib/pool/connection-pool';
+import { ConnectionPool } from '../../lib/pool/connection-pool';
+import type { PoolStats } from '../../lib/pool/redis-pool.interface';
 import type { PoolOptions } from '../../lib/pool/pool-options';
 import type { RedisArgument } from '../../lib/protocol/resp.types';
 import { useRedisServer } from '../harness';
