@@ -1,7 +1,16 @@
 import { ConfigurationError } from '../errors/redis-pool.errors';
+import { POOL_DEFAULTS } from '../pool/pool-defaults';
 import type { PoolOptions } from '../pool/pool-options';
 import { parseRedisUrl } from '../pool/redis-url';
 import { addressFrom, type NodeAddress } from './cluster-topology';
+
+/** Every cluster default in one place; the `@default` of each option below states the same value. */
+export const CLUSTER_DEFAULTS = {
+  readFrom: 'master' as 'master' | 'replica',
+  maxRedirections: 16,
+  refreshIntervalMs: 30_000,
+  refreshMinIntervalMs: 250,
+} as const;
 
 /** Options of a `ClusterPool`: where to start, how to route, and the options of every node's pool. */
 export interface ClusterPoolOptions extends Omit<
@@ -40,6 +49,12 @@ export interface ResolvedClusterOptions {
   maxRedirections: number;
   refreshIntervalMs: number;
   refreshMinIntervalMs: number;
+  /** The nodes' `commandTimeoutMs`: one deadline per command, across redirections and retries. */
+  commandTimeoutMs: number;
+  /** The nodes' `connectTimeoutMs`: the limit of each topology query (CLUSTER SHARDS, COMMAND). */
+  queryTimeoutMs: number;
+  /** The nodes' retry backoff, which also paces retries of failovers, TRYAGAIN and CLUSTERDOWN. */
+  backoff: { baseDelayMs: number; maxDelayMs: number };
   /** What every node's `ConnectionPool` gets, besides its host and port. */
   node: PoolOptions;
 }
@@ -75,10 +90,16 @@ export function resolveClusterOptions(options: ClusterPoolOptions): ResolvedClus
   }
   return {
     seeds,
-    readFrom: readFrom ?? 'master',
-    maxRedirections: maxRedirections ?? 16,
-    refreshIntervalMs: refreshIntervalMs ?? 30_000,
-    refreshMinIntervalMs: refreshMinIntervalMs ?? 250,
+    readFrom: readFrom ?? CLUSTER_DEFAULTS.readFrom,
+    maxRedirections: maxRedirections ?? CLUSTER_DEFAULTS.maxRedirections,
+    refreshIntervalMs: refreshIntervalMs ?? CLUSTER_DEFAULTS.refreshIntervalMs,
+    refreshMinIntervalMs: refreshMinIntervalMs ?? CLUSTER_DEFAULTS.refreshMinIntervalMs,
+    commandTimeoutMs: node.commandTimeoutMs ?? POOL_DEFAULTS.commandTimeoutMs,
+    queryTimeoutMs: node.connectTimeoutMs ?? POOL_DEFAULTS.connectTimeoutMs,
+    backoff: {
+      baseDelayMs: node.retry?.baseDelayMs ?? POOL_DEFAULTS.retry.baseDelayMs,
+      maxDelayMs: node.retry?.maxDelayMs ?? POOL_DEFAULTS.retry.maxDelayMs,
+    },
     node: { ...node, readOnly: readFrom === 'replica' },
   };
 }
@@ -98,7 +119,7 @@ export function clusterOptionsFromUrls(
     if (entry.path !== undefined) {
       throw new ConfigurationError('Redis Cluster nodes are reached over TCP, not unix sockets');
     }
-    return { host: entry.host ?? 'localhost', port: entry.port ?? 6379 };
+    return { host: entry.host ?? POOL_DEFAULTS.host, port: entry.port ?? POOL_DEFAULTS.port };
   });
   const { host: _host, port: _port, path: _path, url: _url, ...shared } = parsed[0];
   return { ...shared, ...options, nodes: options.nodes ?? nodes } as ClusterPoolOptions;

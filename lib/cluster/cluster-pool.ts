@@ -138,7 +138,7 @@ export class ClusterPool extends EventEmitter implements RedisPool {
         return this.fanOut(command, args, options, policy) as Promise<T>;
       }
     }
-    const timeoutMs = options?.timeoutMs ?? this.config.node.commandTimeoutMs ?? 10_000;
+    const timeoutMs = options?.timeoutMs ?? this.config.commandTimeoutMs;
     const call: RoutedCall = {
       command,
       args,
@@ -368,7 +368,7 @@ export class ClusterPool extends EventEmitter implements RedisPool {
         transient++;
         if (call.deadline === Infinity && transient > MAX_TRANSIENT_ATTEMPTS) throw error;
         this.requestRefresh();
-        const { baseDelayMs = 50, maxDelayMs = 2000 } = this.config.node.retry ?? {};
+        const { baseDelayMs, maxDelayMs } = this.config.backoff;
         const wait = Math.max(baseDelayMs, backoffDelay(transient, baseDelayMs * 2, maxDelayMs));
         if (Date.now() + wait >= call.deadline) throw error;
         await this.sleep(wait);
@@ -518,7 +518,7 @@ export class ClusterPool extends EventEmitter implements RedisPool {
   }
 
   private queryTimeoutMs(): number {
-    return this.config.node.connectTimeoutMs ?? 5000;
+    return this.config.queryTimeoutMs;
   }
 
   /** A refresh soon, at most one per `refreshMinIntervalMs`, coalesced with any other. */
