@@ -1,5 +1,3 @@
-import { EventEmitter } from 'node:events';
-import { inspect } from 'node:util';
 import type { Connection } from '../connection/connection';
 import { commandName } from '../protocol/resp-encoder';
 import { READ_ONLY_FLAG, commandFlags } from '../connection/command-policy';
@@ -13,6 +11,7 @@ import {
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 import { backoffDelay } from '../pool/backoff';
 import type { ConnectionPool } from '../pool/connection-pool';
+import { PoolSurface } from '../pool/pool-surface';
 import type {
   BatchCommand,
   CommandOptions,
@@ -79,7 +78,7 @@ export interface ClusterHealth {
  * Events: `refresh` (topology applied), `error` (a refresh failed; only when listened to), and `connect`,
  * `close`, `up`, `down` of every node's pool with the node's address as the last argument; `closing`.
  */
-export class ClusterPool extends EventEmitter implements RedisPool {
+export class ClusterPool extends PoolSurface implements RedisPool {
   private readonly config: ResolvedClusterOptions;
   private readonly map: ClusterMap;
   private table: CommandKeyTable | null = null;
@@ -87,9 +86,9 @@ export class ClusterPool extends EventEmitter implements RedisPool {
   private lastRefreshAt = 0;
   private refreshTimer: NodeJS.Timeout | null = null;
   private periodicTimer: NodeJS.Timeout | null = null;
-  private closing: Promise<void> | null = null;
   private readonly leases = new Map<Connection, ConnectionPool>();
   private readonly sleepers = new Set<() => void>();
+  protected readonly description = 'cluster pool';
 
   constructor(options: ClusterPoolOptions) {
     super();
@@ -105,23 +104,13 @@ export class ClusterPool extends EventEmitter implements RedisPool {
     return new ClusterPool(clusterOptionsFromUrls(urls, options));
   }
 
-  /** Whether `disconnect()` has been called. */
-  get closed(): boolean {
-    return this.closing !== null;
-  }
-
-  /** Runs one command on the node serving its keys' slot; see the class description for redirections. */
-  executeCommand<T = RedisReply>(command: string, ...args: RedisArgument[]): Promise<T> {
-    return this.execute<T>(command, args);
-  }
-
   /** `executeCommand` with per-call options (`buffers`, `timeoutMs`, `retryable`). */
   execute<T = RedisReply>(
     command: string,
     args: readonly RedisArgument[],
     options?: CommandOptions,
   ): Promise<T> {
-    if (this.closing !== null) return Promise.reject(this.closedError());
+    if (this.closed) return Promise.reject(this.closedError());
     const table = this.table;
     if (table === null) {
       return this.ready().then(() => this.execute<T>(command, args, options));
@@ -161,7 +150,7 @@ export class ClusterPool extends EventEmitter implements RedisPool {
    * transactions and other stateful work. Give it back with `release()`.
    */
   async getConnection(key?: RedisArgument): Promise<Connection> {
-    if (this.closing !== null) throw this.closedError();
+    if (this.closed) throw this.closedError();
     await this.ready();
     const slot = key === undefined ? ANY_SLOT : keySlot(key);
     let node = slot === ANY_SLOT ? this.map.anyMaster() : this.map.owner(slot, false);
@@ -182,19 +171,6 @@ export class ClusterPool extends EventEmitter implements RedisPool {
     if (pool === undefined) return;
     this.leases.delete(connection);
     pool.release(connection);
-  }
-
-  /** Leases a connection on `key`'s master, runs `fn` with it and always releases it. */
-  async withConnection<T>(
-    fn: (connection: Connection) => Promise<T>,
-    key?: RedisArgument,
-  ): Promise<T> {
-    const connection = await this.getConnection(key);
-    try {
-      return await fn(connection);
-    } finally {
-      this.release(connection);
-    }
   }
 
   /**
@@ -254,13 +230,11 @@ export class ClusterPool extends EventEmitter implements RedisPool {
 
   /** Closes every node's pool (letting in-flight commands finish until `drainTimeoutMs`). Idempotent. */
   disconnect(options: { drainTimeoutMs?: number } = {}): Promise<void> {
-    if (this.closing === null) {
+    return this.closeOnce(() => {
       this.clearTimers();
       for (const wake of this.sleepers) wake();
-      this.closing = Promise.all(this.map.drop(() => true, options)).then(() => undefined);
-      this.emit('closing');
-    }
-    return this.closing;
+      return Promise.all(this.map.drop(() => true, options)).then(() => undefined);
+    });
   }
 
   /** The node pools' stats added up (`maxConnections` too: it is per node). */
@@ -284,17 +258,12 @@ export class ClusterPool extends EventEmitter implements RedisPool {
 
   /** Reads the topology again now (coalesced with any refresh in progress). */
   refresh(): Promise<void> {
-    if (this.closing !== null) return Promise.reject(this.closedError());
+    if (this.closed) return Promise.reject(this.closedError());
     this.refreshing ??= this.discover().finally(() => {
       this.refreshing = null;
       this.lastRefreshAt = Date.now();
     });
     return this.refreshing;
-  }
-
-  /** Never shows credentials. */
-  [inspect.custom](): string {
-    return `ClusterPool ${inspect(this.toJSON())}`;
   }
 
   toJSON(): Record<string, unknown> {
@@ -372,7 +341,7 @@ export class ClusterPool extends EventEmitter implements RedisPool {
         const wait = Math.max(baseDelayMs, backoffDelay(transient, baseDelayMs * 2, maxDelayMs));
         if (Date.now() + wait >= call.deadline) throw error;
         await this.sleep(wait);
-        if (this.closing !== null) throw this.closedError();
+        if (this.closed) throw this.closedError();
       } else {
         throw error;
       }
@@ -401,7 +370,7 @@ export class ClusterPool extends EventEmitter implements RedisPool {
 
   /** Failures that a moment and a fresh topology cure, when sending again cannot run the command twice. */
   private isTransient(error: unknown, call: RoutedCall): boolean {
-    if (this.closing !== null) return false;
+    if (this.closed) return false;
     if (error instanceof ResponseError) {
       return error.code === 'TRYAGAIN' || error.code === 'CLUSTERDOWN';
     }
@@ -463,7 +432,7 @@ export class ClusterPool extends EventEmitter implements RedisPool {
     const failures: string[] = [];
     let lastError: unknown;
     for (const address of candidates) {
-      if (this.closing !== null) return;
+      if (this.closed) return;
       const node = this.map.node(address);
       if (tried.has(node.key)) continue;
       tried.add(node.key);
@@ -477,7 +446,7 @@ export class ClusterPool extends EventEmitter implements RedisPool {
           // Shard channels count as keys, so SPUBLISH goes straight to the slot's master.
           this.table = CommandKeyTable.fromCommandReply(reply, { includeNotKeys: true });
         }
-        if (this.closing !== null) return;
+        if (this.closed) return;
         void Promise.all(this.map.apply(layouts)).catch(() => undefined);
         this.scheduleRefresh();
         this.emit('refresh');
@@ -523,11 +492,11 @@ export class ClusterPool extends EventEmitter implements RedisPool {
 
   /** A refresh soon, at most one per `refreshMinIntervalMs`, coalesced with any other. */
   private requestRefresh(): void {
-    if (this.closing !== null || this.refreshing !== null || this.refreshTimer !== null) return;
+    if (this.closed || this.refreshing !== null || this.refreshTimer !== null) return;
     const wait = this.lastRefreshAt + this.config.refreshMinIntervalMs - Date.now();
     const run = (): void => {
       this.refreshTimer = null;
-      if (this.closing === null) this.refresh().catch(() => undefined);
+      if (!this.closed) this.refresh().catch(() => undefined);
     };
     if (wait <= 0) run();
     else this.refreshTimer = setTimeout(run, wait);
@@ -537,10 +506,10 @@ export class ClusterPool extends EventEmitter implements RedisPool {
   private scheduleRefresh(): void {
     if (this.periodicTimer !== null) clearTimeout(this.periodicTimer);
     this.periodicTimer = null;
-    if (this.config.refreshIntervalMs === 0 || this.closing !== null) return;
+    if (this.config.refreshIntervalMs === 0 || this.closed) return;
     this.periodicTimer = setTimeout(() => {
       this.periodicTimer = null;
-      if (this.closing === null) this.refresh().catch(() => undefined);
+      if (!this.closed) this.refresh().catch(() => undefined);
     }, this.config.refreshIntervalMs);
     this.periodicTimer.unref();
   }
@@ -574,10 +543,6 @@ export class ClusterPool extends EventEmitter implements RedisPool {
       const timer = setTimeout(wake, ms);
       this.sleepers.add(wake);
     });
-  }
-
-  private closedError(): PoolClosedError {
-    return new PoolClosedError('The cluster pool is closed');
   }
 }
 
