@@ -1,33 +1,9 @@
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
-import type { Multi } from './multi';
-import type { Pipeline } from './pipeline';
+import type { Chained, ChainKind, CommandSpec } from './command-types';
 import type { Transform } from './reply-transforms';
 
-/** Where a command helper sends its command: run it now, or queue it on a pipeline or a transaction. */
-export type ChainKind = 'service' | 'pipeline' | 'multi';
-
-/**
- * What a command helper returns: the reply's promise on `RedisService` (and a leased client), or the pipeline or
- * transaction itself, typed with one more result, so that chained calls stay typed up to `exec()`.
- */
-export type Chained<K extends ChainKind, R extends unknown[], T> = K extends 'service'
-  ? Promise<T>
-  : K extends 'pipeline'
-    ? Pipeline<[...R, T | Error]>
-    : Multi<[...R, T | Error]>;
-
-/** One command as a helper describes it. */
-export interface CommandSpec<T = unknown> {
-  /** The command name (`'GET'`, `'XGROUP CREATE'`...). */
-  command: string;
-  args: RedisArgument[];
-  /** Maps the raw reply to the helper's return shape; `undefined` passes it through. */
-  transform: Transform<T> | undefined;
-  /** Decode the reply's strings as Buffers. */
-  buffers: boolean;
-  /** Blocks its connection (BLPOP, XREAD BLOCK...): it must run on a leased connection. */
-  blocking: boolean;
-}
+// Re-exported for the files that import them from here.
+export type { Chained, ChainKind, CommandSpec } from './command-types';
 
 /**
  * The root of the command helpers. Each command family is an abstract class extending the previous one, and each

@@ -11,6 +11,7 @@ export {
 } from './subscriber';
 export type { RedisScript, ScriptOptions } from './script';
 export type { ScanPage } from './scan-commands';
-export type { Chained, ChainKind } from './command-runner';
+export type { Chained, ChainKind } from './command-types';
+export type { ChainTargets } from './chain-targets';
 export { BATCH_CHUNK_SIZE } from './command-batch';
 export type * from './redis-client.types';

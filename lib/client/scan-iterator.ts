@@ -6,6 +6,8 @@ import type {
   ScoredMember,
 } from './redis-client.types';
 import { ScanCommands, type ScanPage } from './scan-commands';
+// Completes `Chained` for pipelines and transactions wherever the service or a leased client is used.
+import './chain-targets';
 
 /**
  * Walks every page, yielding item by item. Nothing is fetched ahead: `break` (or `return()`) stops the walk with
