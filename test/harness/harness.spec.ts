@@ -382,6 +382,21 @@ describe('TCP proxy', () => {
     await after.waitFor('+PONG\r\n');
   });
 
+  test('blackholeOpenConnections() silences the connections open now; new ones pass', async () => {
+    const dead = await rawTcp(proxy.port);
+    dead.socket.write(PING);
+    await dead.waitFor('+PONG\r\n');
+    proxy.blackholeOpenConnections();
+    const fresh = await rawTcp(proxy.port);
+    dead.socket.write(PING);
+    fresh.socket.write(PING);
+    await fresh.waitFor('+PONG\r\n');
+    await sleep(SILENCE_MS);
+    expect(dead.received()).toBe('+PONG\r\n');
+    expect(dead.socket.destroyed).toBe(false);
+    expect(proxy.mode).toBe('pass');
+  });
+
   test('cutAll() closes client sockets and connectionCount follows', async () => {
     const first = await rawTcp(proxy.port);
     const second = await rawTcp(proxy.port);

@@ -58,6 +58,8 @@ interface Pair {
   upstream: Socket;
   toUpstream: Lane;
   toClient: Lane;
+  /** Set by {@link TcpProxy.blackholeOpenConnections}: this connection alone drops everything. */
+  blackholed: boolean;
 }
 
 /**
@@ -107,6 +109,15 @@ export class TcpProxy {
     this.#delayMs = Math.max(0, ms);
   }
 
+  /**
+   * Black-holes the connections open now, whatever the mode: their sockets stay open but every byte and FIN is
+   * dropped, like a peer that died without a reset. Connections opened later are forwarded as usual, so a client
+   * can replace the dead ones.
+   */
+  blackholeOpenConnections(): void {
+    for (const pair of this.#pairs) pair.blackholed = true;
+  }
+
   /** Destroys every client and upstream socket, as if the network dropped all connections. */
   cutAll(): void {
     for (const pair of [...this.#pairs]) this.#teardown(pair);
@@ -131,7 +142,13 @@ export class TcpProxy {
       port: this.#target.port,
       allowHalfOpen: true,
     });
-    const pair: Pair = { client, upstream, toUpstream: new Lane(), toClient: new Lane() };
+    const pair: Pair = {
+      client,
+      upstream,
+      toUpstream: new Lane(),
+      toClient: new Lane(),
+      blackholed: false,
+    };
     this.#pairs.add(pair);
     // Resets are the point of this proxy; they must never surface as uncaught errors.
     client.on('error', () => undefined);
@@ -141,17 +158,18 @@ export class TcpProxy {
   }
 
   #bridge(pair: Pair, from: Socket, to: Socket, lane: Lane): void {
+    const dropping = (): boolean => this.#mode === 'blackhole' || pair.blackholed;
     from.on('data', (chunk: Buffer) => {
-      if (this.#mode === 'blackhole') return;
+      if (dropping()) return;
       lane.enqueue(this.#delayMs, () => {
-        if (this.#mode === 'pass' && !to.destroyed) to.write(chunk);
+        if (!dropping() && !to.destroyed) to.write(chunk);
       });
     });
     // Half-close travels in order behind the data, so a reply followed by FIN stays intact.
     from.on('end', () => {
-      if (this.#mode === 'blackhole') return;
+      if (dropping()) return;
       lane.enqueue(this.#delayMs, () => {
-        if (this.#mode === 'pass' && !to.destroyed) to.end();
+        if (!dropping() && !to.destroyed) to.end();
       });
     });
     from.on('close', (hadError: boolean) => {
@@ -161,9 +179,9 @@ export class TcpProxy {
       }
       // A partition hides closes too. Otherwise close the other side behind pending bytes:
       // gracefully (end flushes) unless this side died with an error, which becomes a reset.
-      if (this.#mode === 'blackhole') return;
+      if (dropping()) return;
       lane.enqueue(this.#delayMs, () => {
-        if (this.#mode !== 'pass' || to.destroyed) return;
+        if (dropping() || to.destroyed) return;
         if (hadError) to.destroy();
         else to.end();
       });

@@ -10,7 +10,7 @@ import { ConnectionPool } from '../../lib/pool/connection-pool';
 import type { PoolStats } from '../../lib/pool/redis-pool.interface';
 import type { PoolOptions } from '../../lib/pool/pool-options';
 import type { RedisArgument } from '../../lib/protocol/resp.types';
-import { useRedisServer } from '../harness';
+import { startTcpProxy, useRedisServer } from '../harness';
 import {
   expectNothingOpen,
   expectOwnReply,
@@ -332,16 +332,54 @@ describe('ConnectionPool', () => {
       pool.release(y);
     });
 
-    it('PINGs a lease idle longer than healthCheckIntervalMs and replaces a dead one', async () => {
-      open({ maxConnections: 1, healthCheckIntervalMs: 50 });
-      const first = await pool.getConnection();
-      const id = (await first.executeCommand('CLIENT', 'ID')) as number;
-      pool.release(first);
-      await server().cli('CLIENT', 'KILL', 'ID', String(id));
-      await sleep(100);
-      await pool.withConnection(async (c) => {
-        await expect(c.executeCommand('PING')).resolves.toBe('PONG');
-      });
+    it('PINGs a lease idle longer than healthCheckIntervalMs, and replaces one that died silently', async () => {
+      const proxy = await startTcpProxy({ host: server().host, port: server().port });
+      try {
+        open({
+          host: proxy.host,
+          port: proxy.port,
+          maxConnections: 1,
+          healthCheckIntervalMs: 300,
+          connectTimeoutMs: 500,
+          commandTimeoutMs: 2000,
+        });
+        const closed: number[] = [];
+        pool.on('close', (id: number) => closed.push(id));
+        /** PINGs the server ran; the handshake sends none, as the pool names its connections. */
+        const pings = async () => {
+          const stats = await server().cli('INFO', 'commandstats');
+          return Number(/cmdstat_ping:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+        };
+        const serverId = (c: Connection) => c.executeCommand<number>('CLIENT', 'ID');
+        const first = await pool.getConnection();
+        const firstId = await serverId(first);
+        pool.release(first);
+        const before = await pings();
+        // Leased again within the interval: no PING.
+        await expect(pool.withConnection(serverId)).resolves.toBe(firstId);
+        expect(await pings()).toBe(before);
+        // Idle longer than the interval: exactly one PING, and the same connection comes back.
+        await sleep(450);
+        await expect(pool.withConnection(serverId)).resolves.toBe(firstId);
+        expect(await pings()).toBe(before + 1);
+
+        // Dead without a reset: the socket stays open, nothing comes back. Only the PING can tell.
+        proxy.blackholeOpenConnections();
+        await sleep(450);
+        const started = Date.now();
+        const replacementId = await pool.withConnection(async (c) => {
+          await expect(c.executeCommand('PING')).resolves.toBe('PONG');
+          return serverId(c);
+        });
+        // The health PING waited connectTimeoutMs (500 ms) at most; a dead lease would time out at 2000 ms.
+        expect(Date.now() - started).toBeLessThan(1900);
+        expect(replacementId).not.toBe(firstId);
+        expect(closed).toEqual([first.id]);
+        expect(pool.stats()).toMatchObject({ total: 1, leased: 0 });
+      } finally {
+        await pool.disconnect();
+        await proxy.close();
+      }
     });
   });
 
