@@ -61,22 +61,44 @@ describe('ConnectionPool', () => {
       expect(await serverConnections(server(), name)).toBeLessThanOrEqual(2);
     });
 
-    it('never opens more connections than maxConnections, as CLIENT LIST shows', async () => {
+    it('grows to maxConnections under deep pipelines and never opens more, as CLIENT LIST and connect events show', async () => {
       open({ maxConnections: 3 });
-      const work: Array<Promise<unknown>> = [];
-      for (let round = 0; round < 20; round++) {
-        for (let i = 0; i < 500; i++) work.push(pool.executeCommand('INCR', 'basics:count'));
-        await sleep(1);
-      }
-      const leases = await Promise.all([
-        pool.getConnection(),
-        pool.getConnection(),
-        pool.getConnection(),
-      ]);
-      expect(await serverConnections(server(), name)).toBeLessThanOrEqual(3);
-      expect(pool.stats().total).toBeLessThanOrEqual(3);
-      leases.forEach((c) => pool.release(c));
-      await Promise.all(work);
+      const connects: number[] = [];
+      const closes: number[] = [];
+      pool.on('connect', (id: number) => connects.push(id));
+      pool.on('close', (id: number) => closes.push(id));
+      // 8 callers, each with 500 commands in flight at a time: every connection stays far deeper than the 128
+      // replies at which the pool opens another, so it grows as far as it may.
+      const counter = `basics:grown:${name}`;
+      let stop = false;
+      let issued = 0;
+      const callers = Array.from({ length: 8 }, async () => {
+        while (!stop) {
+          issued += 500;
+          await Promise.all(
+            Array.from({ length: 500 }, () => pool.executeCommand('INCR', counter)),
+          );
+        }
+      });
+      let mostListed = 0;
+      const list = async () => {
+        const listed = await serverConnections(server(), name);
+        mostListed = Math.max(mostListed, listed);
+        return listed;
+      };
+      const grownBy = Date.now() + 10_000;
+      while (connects.length < 3 && Date.now() < grownBy) await list();
+      // Keep the load up a while longer: a pool that overshoots gets every chance to.
+      const keepUntil = Date.now() + 500;
+      while (Date.now() < keepUntil) await list();
+      stop = true;
+      await Promise.all(callers);
+      expect(connects).toHaveLength(3);
+      expect(closes).toEqual([]);
+      expect(mostListed).toBeLessThanOrEqual(3);
+      expect(await list()).toBe(3);
+      expect(pool.stats()).toMatchObject({ total: 3, connecting: 0 });
+      await expect(pool.executeCommand('GET', counter)).resolves.toBe(String(issued));
     });
 
     it('runs commands issued in the same turn in order, even with several connections open', async () => {
