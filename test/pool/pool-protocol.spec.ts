@@ -100,9 +100,31 @@ describe('hostile replies from a fake server (RELIABILITY 22, 23)', () => {
 
   it('a reply nobody asked for is a ProtocolError for that connection, not a reply to the next caller', async () => {
     answers.set('double', `${respEncode.bulk('one')}${respEncode.bulk('two')}`);
+    const connects: number[] = [];
+    const closes: Array<{ id: number; cause: unknown }> = [];
+    pool.on('connect', (id: number) => connects.push(id));
+    pool.on('close', (id: number, cause: unknown) => closes.push({ id, cause }));
+    // Another connection, leased: it must not notice anything.
+    const lease = await pool.getConnection();
+    await expect(lease.executeCommand('ECHO', 'lease ok')).resolves.toBe('lease ok');
+    const acceptedBefore = fake.acceptedCount;
     await expect(pool.executeCommand('GET', 'double')).resolves.toBe('one');
-    await sleep(20);
+    // The GET opened the one shared connection; the extra reply closes exactly it.
+    expect(fake.acceptedCount).toBe(acceptedBefore + 1);
+    const culprit = connects.find((id) => id !== lease.id);
+    expect(culprit).toBeDefined();
+    for (let i = 0; i < 100 && closes.length === 0; i++) await sleep(10);
+    expect(closes).toHaveLength(1);
+    expect(closes[0]!.id).toBe(culprit);
+    expect(closes[0]!.cause).toBeInstanceOf(ProtocolError);
+    expect((closes[0]!.cause as Error).message).toMatch(/no command awaiting/);
     await expect(pool.executeCommand('ECHO', 'after')).resolves.toBe('after');
+    // The next caller got its own reply on a fresh connection; the lease is the same, open, working one.
+    expect(fake.acceptedCount).toBe(acceptedBefore + 2);
+    expect(lease.state).toBe('ready');
+    await expect(lease.executeCommand('ECHO', 'still fine')).resolves.toBe('still fine');
+    pool.release(lease);
+    expect(closes).toHaveLength(1);
   });
 });
 
