@@ -148,19 +148,42 @@ describe.each(PROTOCOLS)('RedisService transactions (RESP%i)', (protocol) => {
       await expect(redis().get(k)).resolves.toBe('8');
     });
 
-    it('a callback that throws releases a clean connection', async () => {
-      const k = key();
-      const error = await rejectionOf(
-        redis().watch(k, async () => {
-          throw new Error('boom');
-        }),
-      );
-      expect(error.message).toBe('boom');
-      // Releasing a watched lease sends UNWATCH first, so the lease count drops a moment later.
-      await waitFor(() => redis().pool.stats().leased === 0, 1000, 'the lease to come back');
-      // The connection went back unwatched: a write elsewhere does not abort the next transaction on it.
-      await other.set(k, 'x');
-      await expect(redis().multi().set(k, 'y').exec()).resolves.toEqual(['OK']);
+    it('a callback that throws releases a clean connection: the next borrower gets that same one, unwatched, out of MULTI, on its db', async () => {
+      // One connection only, so the next borrower can only be the one the callback dirtied (or a replacement).
+      const single = openService(server(), protocol, { maxConnections: 1 });
+      try {
+        const k = key();
+        let dirtiedId = -1;
+        const error = await rejectionOf(
+          single.watch(k, async (tx) => {
+            dirtiedId = await tx.executeCommand<number>('CLIENT', 'ID');
+            await tx.executeCommand('SELECT', 5);
+            await tx.executeCommand('MULTI');
+            await expect(tx.executeCommand('SET', k, 'queued, never run')).resolves.toBe('QUEUED');
+            throw new Error('boom');
+          }),
+        );
+        expect(error.message).toBe('boom');
+        // Releasing a dirty lease sends DISCARD, UNWATCH and SELECT first, so the lease count drops a moment later.
+        await waitFor(() => single.pool.stats().leased === 0, 1000, 'the lease to come back');
+        const next = await single.withConnection(async (client) => ({
+          id: await client.executeCommand<number>('CLIENT', 'ID'),
+          info: await client.executeCommand<string>('CLIENT', 'INFO'),
+        }));
+        expect(next.id).toBe(dirtiedId);
+        expect(next.info).toMatch(/ db=0 /);
+        expect(next.info).toMatch(/ multi=-1 /);
+        // The SET queued in db 5 was discarded, not run by a later EXEC.
+        expect(await server().cli('-n', '5', 'EXISTS', k)).toBe('0');
+        await expect(other.get(k)).resolves.toBeNull();
+        // Unwatched: a write elsewhere does not abort the next transaction on that same connection.
+        await other.set(k, 'x');
+        const results = await single.multi().set(k, 'y').executeCommand('CLIENT', 'ID').exec();
+        expect(results).toEqual(['OK', dirtiedId]);
+        await expect(other.get(k)).resolves.toBe('y');
+      } finally {
+        await single.pool.disconnect();
+      }
     });
 
     it('a callback that does not EXEC resolves its own value', async () => {
