@@ -15,13 +15,20 @@ import { ConnectionPool } from '../../lib/pool/connection-pool';
 import { InjectRedis } from '../../lib/nest/redis.decorators';
 import { getPoolToken } from '../../lib/nest/redis.tokens';
 import { RedisPoolModule } from '../../lib/nest/redis-pool.module';
-import { getFreePorts, startRedisServer, useRedisServer, type RedisServerHandle } from '../harness';
+import {
+  getFreePorts,
+  startFakeRespServer,
+  startRedisServer,
+  useRedisServer,
+  type RedisServerHandle,
+} from '../harness';
 import {
   LogCapture,
   bootApp,
   closeApp,
   closeApps,
   connectionsNamed,
+  sleep,
   unique,
   waitFor,
 } from './nest-helpers';
@@ -211,9 +218,44 @@ describe('RedisPoolModule lifecycle', () => {
       expect(logs.lines()).toHaveLength(1);
     });
 
-    it('closes cleanly when closed before the boot PING answered', async () => {
-      const { app } = await bootApp({ imports: [RedisPoolModule.forRoot({ url: server().url })] });
-      await closeApp(app);
+    it('closes cleanly when closed before the boot PING answered: within drainTimeoutMs, no socket left, nothing logged or rejected unhandled', async () => {
+      // Accepts connections and never answers, so the boot PING cannot be answered before the close.
+      const silent = await startFakeRespServer(() => undefined);
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        const { app, logs } = await bootApp({
+          imports: [
+            RedisPoolModule.forRoot({ host: silent.host, port: silent.port, drainTimeoutMs: 200 }),
+          ],
+        });
+        const pool = app.get(ConnectionPool);
+        await waitFor(() => silent.commands.length > 0, 3000, 'the handshake to reach the server');
+        // Still connecting: the handshake is unanswered, the boot PING waits behind it.
+        expect(pool.stats()).toMatchObject({ total: 0, connecting: 1 });
+        const started = Date.now();
+        await closeApp(app);
+        // The drain deadline (200 ms) cuts the wait, not connectTimeoutMs (5 s) or the boot probe's timeout.
+        expect(Date.now() - started).toBeLessThan(1500);
+        expect(pool.closed).toBe(true);
+        expect(pool.stats()).toMatchObject({ total: 0, connecting: 0, pending: 0, waiting: 0 });
+        await waitFor(
+          () => silent.connections.length === 0,
+          1000,
+          'the server to see the socket close',
+        );
+        // Whatever the boot PING settles with after the close must neither be logged nor go unhandled.
+        await sleep(100);
+        expect(unhandled).toEqual([]);
+        expect(logs.lines('warn')).toEqual([]);
+        expect(logs.lines('error')).toEqual([]);
+        expect(logs.lines('log')).toEqual(['Redis pool "default" closed']);
+        expect(silent.acceptedCount).toBe(1);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+        await silent.close();
+      }
     });
   });
 
