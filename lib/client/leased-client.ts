@@ -1,6 +1,5 @@
 import type { Connection } from '../connection/connection';
 import type { RedisReply } from '../protocol/resp.types';
-import { raceAbort } from './abort';
 import type { CommandSpec } from './command-runner';
 import { fixedSource } from './connection-source';
 import { Multi } from './multi';
@@ -38,8 +37,11 @@ export class LeasedClient extends IteratorCommands {
 
   protected run<T>(spec: CommandSpec<T>): Promise<T> {
     const { signal, timeoutMs } = this.options;
-    const reply = raceAbort(
-      this.connection.executeWith<RedisReply>(spec.command, spec.args, spec.buffers, timeoutMs),
+    const reply = this.connection.executeWith<RedisReply>(
+      spec.command,
+      spec.args,
+      spec.buffers,
+      timeoutMs,
       signal,
     );
     const transform = spec.transform;

@@ -1,7 +1,6 @@
-import type { Connection } from '../connection/connection';
 import type { RedisPool } from '../pool/redis-pool.interface';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
-import { abortError, raceAbort } from './abort';
+import { raceAbort } from './abort';
 import type { CommandSpec } from './command-runner';
 import { poolSource } from './connection-source';
 import { LeasedClient } from './leased-client';
@@ -92,19 +91,20 @@ export class RedisService extends IteratorCommands {
   protected run<T>(spec: CommandSpec<T>): Promise<T> {
     const options = this.callOptions;
     if (spec.blocking) return this.runLeased(spec, options);
-    const signal = options.signal;
-    if (signal?.aborted === true) return Promise.reject(abortError(signal));
-    const pending = this.pool.execute<RedisReply>(spec.command, spec.args, {
+    const reply = this.pool.execute<RedisReply>(spec.command, spec.args, {
       buffers: spec.buffers,
       timeoutMs: options.timeoutMs,
       retryable: options.retryable,
+      signal: options.signal,
     });
-    const reply = signal === undefined ? pending : raceAbort(pending, signal);
     const transform = spec.transform;
     return transform === undefined ? (reply as Promise<T>) : reply.then(transform);
   }
 
-  /** A blocking command on a connection leased for it; an abort discards that connection mid-block. */
+  /**
+   * A blocking command on a connection leased for it. An abort withdraws it if it was not written yet; once
+   * written, the connection (still blocked) is discarded when the lease is given back.
+   */
   private async runLeased<T>(spec: CommandSpec<T>, options: CallOptions): Promise<T> {
     const { signal, timeoutMs } = options;
     const pool = this.pool;
@@ -115,10 +115,12 @@ export class RedisService extends IteratorCommands {
       (late) => pool.release(late),
     );
     try {
-      const reply = await raceAbort(
-        connection.executeWith<RedisReply>(spec.command, spec.args, spec.buffers, timeoutMs),
+      const reply = await connection.executeWith<RedisReply>(
+        spec.command,
+        spec.args,
+        spec.buffers,
+        timeoutMs,
         signal,
-        () => discard(pool, connection),
       );
       return spec.transform === undefined ? (reply as T) : spec.transform(reply);
     } finally {
@@ -311,9 +313,4 @@ export class RedisService extends IteratorCommands {
       this.executeCommand(command, ...args),
     );
   }
-}
-
-function discard(pool: RedisPool, connection: Connection): void {
-  connection.destroy();
-  pool.release(connection);
 }

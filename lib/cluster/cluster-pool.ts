@@ -141,7 +141,7 @@ export class ClusterPool extends PoolSurface implements RedisPool {
     });
   }
 
-  /** The node pools' stats added up (`maxConnections` too: it is per node). */
+  /** The node pools' stats added up (`maxConnections` and `maxLeases` too: they are per node). */
   stats(): PoolStats {
     const total: PoolStats = {
       total: 0,
@@ -152,6 +152,7 @@ export class ClusterPool extends PoolSurface implements RedisPool {
       queued: 0,
       waiting: 0,
       maxConnections: 0,
+      maxLeases: 0,
     };
     for (const node of this.map.all()) {
       const stats = node.pool.stats();

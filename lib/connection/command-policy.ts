@@ -48,7 +48,17 @@ const FLAGS = new Map<string, number>();
 for (const name of READ_ONLY) FLAGS.set(name, READ_ONLY_FLAG);
 for (const set of [BLOCKING, STATEFUL, SUBSCRIBE])
   for (const name of set) FLAGS.set(name, SPECIAL_FLAG);
-for (const name of ['CLIENT', 'XREAD', 'XREADGROUP', 'MONITOR']) FLAGS.set(name, SPECIAL_FLAG);
+for (const name of ['CLIENT', 'XREAD', 'XREADGROUP', 'MONITOR', 'SYNC', 'PSYNC', 'REPLCONF'])
+  FLAGS.set(name, SPECIAL_FLAG);
+
+/**
+ * CLIENT subcommands that leave the connection they run on as it was, so they may share it. Every other one
+ * (REPLY, TRACKING, SETNAME, SETINFO, NO-TOUCH, NO-EVICT, CACHING, unknown ones) needs a lease.
+ */
+// prettier-ignore
+const SHARED_CLIENT_SUBCOMMANDS = new Set([
+  'ID', 'INFO', 'LIST', 'GETNAME', 'GETREDIR', 'TRACKINGINFO', 'KILL', 'PAUSE', 'UNPAUSE', 'UNBLOCK', 'HELP',
+]);
 
 /** The command's flags: `READ_ONLY_FLAG`, or a bit saying the shared path must look at it more closely. */
 export function commandFlags(name: string): number {
@@ -106,8 +116,8 @@ export function sharedPathRefusal(
   }
   if (name === 'CLIENT') {
     const sub = argText(args[0]);
-    if (sub === 'TRACKING' || sub === 'REPLY' || sub === 'SETNAME') {
-      return `CLIENT ${sub} changes the state of its connection; use pool.withConnection() (CLIENT REPLY is not supported at all)`;
+    if (!SHARED_CLIENT_SUBCOMMANDS.has(sub)) {
+      return `CLIENT ${sub} changes the state of its connection (or is unknown to the pool), so it cannot run on the shared multiplexed path; use pool.withConnection() (CLIENT REPLY is not supported at all)`;
     }
   }
   return unsupported(name, args);
@@ -117,6 +127,9 @@ export function sharedPathRefusal(
 export function unsupported(name: string, args: readonly RedisArgument[]): string | undefined {
   if (name === 'MONITOR')
     return 'MONITOR is not supported: it turns the connection into an unbounded log stream';
+  if (name === 'SYNC' || name === 'PSYNC' || name === 'REPLCONF') {
+    return `${name} is not supported: it turns the connection into a replication stream`;
+  }
   if (name === 'CLIENT' && argText(args[0]) === 'REPLY') {
     return 'CLIENT REPLY is not supported: replies that never come would desynchronise the connection';
   }

@@ -1,4 +1,4 @@
-import type { ConnectionError, ResponseError } from '../errors/redis-pool.errors';
+import { AbortError, type ConnectionError, type ResponseError } from '../errors/redis-pool.errors';
 import type { EncodedCommand } from '../protocol/resp-encoder';
 import type { RedisReply } from '../protocol/resp.types';
 
@@ -23,10 +23,15 @@ export class CommandRequest {
   written = false;
   /** Settled (resolved, rejected or timed out). */
   done = false;
-  /** Timed out while queued on a connection: its reply, if it comes, is read and dropped. */
-  timedOut = false;
+  /**
+   * Given up (timed out or aborted) after it was written: it keeps its place in its connection's reply queue, and
+   * its reply, if it comes, is read and dropped.
+   */
+  abandoned = false;
   /** Times the pool has sent it again. */
   attempts = 0;
+  /** Times a connection died while it was written and awaiting its reply (a reply that kills its connection). */
+  diedInFlight = 0;
   /** Pub/sub confirmations still expected before a (P|S)(UN)SUBSCRIBE request completes. */
   confirmations = 0;
   /** The budget its deadline was set from, in milliseconds, for messages. */
@@ -49,6 +54,41 @@ export class CommandRequest {
     readonly owner: RequestOwner | null = null,
   ) {}
 
+  private signal: AbortSignal | null = null;
+  private onAbort: (() => void) | null = null;
+
+  /**
+   * Settles with `AbortError` when `signal` aborts first. Not yet written, the request is withdrawn: it never
+   * reaches the socket (`commandMayHaveRun: false`). Already written, it keeps its place and its reply is dropped
+   * (`commandMayHaveRun: true`).
+   */
+  watch(signal: AbortSignal): void {
+    if (signal.aborted) {
+      this.abort(signal);
+      return;
+    }
+    this.signal = signal;
+    this.onAbort = () => this.abort(signal);
+    signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  private abort(signal: AbortSignal): void {
+    if (this.done) return;
+    if (this.written) this.abandoned = true;
+    this.reject(
+      new AbortError('The operation was aborted', {
+        cause: signal.reason,
+        commandMayHaveRun: this.written,
+      }),
+    );
+  }
+
+  private unwatch(): void {
+    (this.signal as AbortSignal).removeEventListener('abort', this.onAbort as () => void);
+    this.signal = null;
+    this.onAbort = null;
+  }
+
   /** Sets who hears the outcome (see `settledBy`). */
   settleWith(resolve: (value: RedisReply) => void, reject: (error: Error) => void): void {
     this.onResolve = resolve;
@@ -58,12 +98,14 @@ export class CommandRequest {
   resolve(value: RedisReply): void {
     if (this.done) return;
     this.done = true;
+    if (this.signal !== null) this.unwatch();
     this.onResolve(value);
   }
 
   reject(error: Error): void {
     if (this.done) return;
     this.done = true;
+    if (this.signal !== null) this.unwatch();
     this.onReject(error);
   }
 }

@@ -1,40 +1,57 @@
 import { EventEmitter } from 'node:events';
-import * as net from 'node:net';
-import * as tls from 'node:tls';
 import { inspect } from 'node:util';
 import {
-  AuthenticationError,
   CommandNotAllowedError,
   ConnectionError,
   ProtocolError,
   ResponseError,
   TimeoutError,
 } from '../errors/redis-pool.errors';
+import { commandWords, sentArgs } from '../protocol/command-name';
 import { RespDecoder } from '../protocol/resp-decoder';
-import { commandName, encodeCommand, type EncodedCommand } from '../protocol/resp-encoder';
+import { encodeCommand, type EncodedCommand } from '../protocol/resp-encoder';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 import { Fifo } from '../utils/fifo';
+import { emitSafely } from '../utils/safe-emit';
+import { timerDelay } from '../utils/deadline';
 import { blockingWaitMs, isSubscribeCommand, unsupported } from './command-policy';
 import { addressOf, type ConnectionOptions } from './connection-options';
 import { CommandRequest, settledBy, unsettled } from './command-request';
+import {
+  carriesCredentials,
+  classicSteps,
+  handshakeError,
+  helloSteps,
+  isHelloUnsupported,
+  redactEcho,
+  type HandshakeFailure,
+  type HandshakeStep,
+} from './handshake';
 import { LeaseState } from './lease-state';
+import { Outbox } from './outbox';
 import { PubSubTracker } from './pubsub-tracker';
-import { SocketReader } from './socket-reader';
+import { openTransport, type SocketLike } from './transport';
 
 let nextConnectionId = 1;
 
 /** A command at least this long carries a large value; `largePending` counts them. */
 const LARGE_REQUEST_BYTES = 64 * 1024;
 
-type SocketLike = net.Socket | tls.TLSSocket;
-
 /** The life of a connection: it only ever moves forward. */
 export type ConnectionStatus = 'connecting' | 'ready' | 'closing' | 'closed';
 
+function encodedSize(encoded: EncodedCommand): number {
+  if (typeof encoded === 'string') return encoded.length;
+  let size = 0;
+  for (const part of encoded) size += part.length;
+  return size;
+}
+
 /**
- * Events: `push` (a RESP3 push frame or a pub/sub message: the frame as an array) and `close` (the error that
- * closed it, or `undefined` for a requested close). It never emits `error`, so an unheard connection cannot
- * crash the process.
+ * One socket to Redis: the handshake, a FIFO of commands awaiting replies, one coalesced write per event-loop
+ * turn, deadlines, and pub/sub frames. Events: `push` (a RESP3 push frame or a pub/sub message: the frame as an
+ * array) and `close` (the error that closed it, or `undefined` for a requested close). It never emits `error`,
+ * so an unheard connection cannot crash the process, and a listener that throws cannot disturb its decoding.
  */
 export class Connection extends EventEmitter {
   /** Unique within the process. */
@@ -48,30 +65,37 @@ export class Connection extends EventEmitter {
   readonly address: string;
   /** State a lease changed, so that `release()` can restore it or discard the connection. */
   readonly lease = new LeaseState();
-  /** @internal Called once when no reply is outstanding any more (the pool drains a connection for a lease). */
-  onDrained: (() => void) | null = null;
+  /**
+   * @internal Called once when `pending` falls to `roomAt` or below (the pool waits for room on a connection
+   * that reached its high-water mark).
+   */
+  onRoom: (() => void) | null = null;
+  /** @internal See `onRoom`. */
+  roomAt = 0;
 
+  /** Held in a private field: `inspect()` (even with `customInspect: false`), spreading and JSON never see it. */
+  readonly #options: ConnectionOptions;
   private status: ConnectionStatus = 'connecting';
   private readonly socket: SocketLike;
   private readonly decoder: RespDecoder;
-  private readonly queue = new Fifo<CommandRequest>(64);
+  /** Written requests awaiting their replies, oldest first. */
+  private readonly replies = new Fifo<CommandRequest>(64);
+  /** Accepted requests not written yet. */
+  private readonly outbox = new Outbox();
   private readonly pubsub = new PubSubTracker();
-  /** Requests at the tail of `queue` not yet passed to `socket.write()`. */
-  private unwritten = 0;
-  /** Requests in `queue` marked `large`. */
+  /** Requests pending that are marked `large`. */
   private largeInFlight = 0;
-  private outText = '';
-  private outParts: Array<string | Buffer> | null = null;
   private flushScheduled = false;
   private waitingForDrain = false;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   private closeCause: Error | undefined;
-  private closed: Promise<void>;
+  private readonly closed: Promise<void>;
   private onClosed!: () => void;
 
-  private constructor(private readonly options: ConnectionOptions) {
+  private constructor(options: ConnectionOptions) {
     super();
+    this.#options = options;
     this.protocol = options.protocol;
     this.address = addressOf(options);
     this.closed = new Promise((resolve) => (this.onClosed = resolve));
@@ -113,9 +137,9 @@ export class Connection extends EventEmitter {
     return this.status === 'ready';
   }
 
-  /** Commands sent or queued whose replies have not arrived (timed-out ones included). */
+  /** Commands queued or sent whose replies have not arrived (abandoned ones included). */
   get pending(): number {
-    return this.queue.length;
+    return this.replies.length + this.outbox.length;
   }
 
   /**
@@ -126,15 +150,23 @@ export class Connection extends EventEmitter {
     return this.largeInFlight;
   }
 
-  /** Commands are queued for this turn's write and have not been written yet. */
-  get hasUnwritten(): boolean {
-    return this.unwritten !== 0;
+  /**
+   * Commands were queued in this event-loop turn and their coalesced write is still to come: the turn is open.
+   * It closes at the next tick even when the socket is waiting for 'drain'.
+   */
+  get turnOpen(): boolean {
+    return this.flushScheduled;
   }
 
-  /** A command timed out and its reply is still outstanding: new work should go elsewhere. */
+  /** The socket's buffer is full and it waits for 'drain': new work is better sent elsewhere. */
+  get congested(): boolean {
+    return this.waitingForDrain;
+  }
+
+  /** A command was abandoned and its reply is still outstanding: new work should go elsewhere. */
   get stalled(): boolean {
-    const head = this.queue.peek();
-    return head !== undefined && head.timedOut;
+    const head = this.replies.peek();
+    return head !== undefined && head.abandoned;
   }
 
   /** Subscribed to at least one channel, pattern or shard channel. */
@@ -155,25 +187,32 @@ export class Connection extends EventEmitter {
     return this.executeWith<T>(command, args, true);
   }
 
-  /** @internal Shared by the public command methods; tracks the connection state a lease changes. */
+  /**
+   * @internal Shared by the public command methods; tracks the connection state a lease changes. An aborted
+   * `signal` withdraws the command if it was not written yet.
+   */
   executeWith<T>(
     command: string,
     args: readonly RedisArgument[],
     buffers: boolean,
     timeoutMs?: number,
+    signal?: AbortSignal,
   ): Promise<T> {
     let encoded: EncodedCommand;
+    let name: string;
+    let sent: readonly RedisArgument[];
     try {
+      const words = commandWords(command);
+      name = words.name;
+      sent = sentArgs(words, args);
       encoded = encodeCommand(command, args);
     } catch (error) {
       return Promise.reject(error);
     }
-    const name = commandName(command);
-    const refusal = unsupported(name, args);
+    const refusal = unsupported(name, sent);
     if (refusal !== undefined) return Promise.reject(new CommandNotAllowedError(refusal));
-    this.lease.track(name, args);
-    const wait = blockingWaitMs(name, args);
-    const budget = (timeoutMs ?? this.options.commandTimeoutMs) + wait;
+    this.lease.track(name, sent);
+    const budget = (timeoutMs ?? this.#options.commandTimeoutMs) + blockingWaitMs(name, sent);
     const request = new CommandRequest(
       name,
       encoded,
@@ -184,18 +223,20 @@ export class Connection extends EventEmitter {
     );
     request.timeoutMs = budget;
     if (isSubscribeCommand(name)) {
-      request.confirmations = this.pubsub.expectedConfirmations(name, args);
+      request.confirmations = this.pubsub.expectedConfirmations(name, sent);
     }
     const promise = settledBy<T>(request);
+    if (signal !== undefined) request.watch(signal);
     this.enqueue(request);
     return promise;
   }
 
   /**
    * @internal Queues a request for the next write. A closed connection fails it at once (never written), so
-   * its owner may send it elsewhere.
+   * its owner may send it elsewhere. A request that already settled (aborted) is not queued.
    */
   enqueue(request: CommandRequest): void {
+    if (request.done) return;
     if (this.status !== 'ready') {
       const cause =
         this.closeCause ?? new ConnectionError(`Connection to ${this.address} is ${this.status}`);
@@ -203,49 +244,28 @@ export class Connection extends EventEmitter {
       return;
     }
     this.accept(request);
-    if (!this.flushScheduled && !this.waitingForDrain) {
-      this.flushScheduled = true;
-      process.nextTick(flushConnection, this);
-    }
   }
 
-  /** Puts a request in the reply queue and its bytes in the outbox. */
+  /** Puts a request in the outbox, for this turn's write. */
   private accept(request: CommandRequest): void {
-    // The decoder's string mode follows the head of the queue; a request that becomes the head sets it.
-    if (this.queue.length === 0) this.decoder.returnBuffers = request.buffers;
-    this.queue.push(request);
-    const encoded = request.encoded;
-    let size: number;
-    if (typeof encoded === 'string') {
-      size = encoded.length;
-      if (this.outParts === null) this.outText += encoded;
-      else this.outParts.push(encoded);
-    } else {
-      if (this.outParts === null) {
-        this.outParts = this.outText === '' ? [] : [this.outText];
-        this.outText = '';
-      }
-      size = 0;
-      for (const part of encoded) {
-        size += part.length;
-        this.outParts.push(part);
-      }
-    }
-    if (size >= LARGE_REQUEST_BYTES) {
+    this.outbox.add(request);
+    if (encodedSize(request.encoded) >= LARGE_REQUEST_BYTES) {
       request.large = true;
       this.largeInFlight++;
     }
-    this.unwritten++;
     if (request.deadline < this.timerAt) this.armTimer(request.deadline);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(flushConnection, this);
+    }
   }
 
   /**
    * Closes gracefully: waits for outstanding replies, sends QUIT, and closes the socket, destroying it if the
    * server has not closed it within `timeoutMs` (default `connectTimeoutMs`). Idempotent.
    */
-  async disconnect(timeoutMs = this.options.connectTimeoutMs): Promise<void> {
-    if (this.status === 'closed') return this.closed;
-    if (this.status === 'closing') return this.closed;
+  async disconnect(timeoutMs = this.#options.connectTimeoutMs): Promise<void> {
+    if (this.status === 'closed' || this.status === 'closing') return this.closed;
     if (this.status === 'connecting') {
       this.destroy();
       return this.closed;
@@ -259,8 +279,8 @@ export class Connection extends EventEmitter {
       () => this.socket.end(),
       () => this.destroy(),
     );
-    this.pushRequest(quit);
-    const guard = setTimeout(() => this.destroy(), timeoutMs);
+    this.accept(quit);
+    const guard = setTimeout(() => this.destroy(), timerDelay(timeoutMs));
     await this.closed;
     clearTimeout(guard);
   }
@@ -283,70 +303,45 @@ export class Connection extends EventEmitter {
 
   /** Never shows credentials. */
   [inspect.custom](): string {
-    return `Connection { id: ${this.id}, address: '${this.address}', state: '${this.status}', pending: ${this.queue.length} }`;
+    return `Connection { id: ${this.id}, address: '${this.address}', state: '${this.status}', pending: ${this.pending} }`;
   }
 
   toJSON(): Record<string, unknown> {
-    return { id: this.id, address: this.address, state: this.status, pending: this.queue.length };
+    return { id: this.id, address: this.address, state: this.status, pending: this.pending };
   }
 
-  /** @internal Writes everything queued since the last write in one go. */
+  /** @internal Writes everything queued since the last write in one go; ends the turn either way. */
   flush(): void {
     this.flushScheduled = false;
-    if (this.unwritten === 0 || this.waitingForDrain || this.status === 'closed') return;
-    const queue = this.queue;
-    for (let i = queue.length - this.unwritten; i < queue.length; i++)
-      (queue.at(i) as CommandRequest).written = true;
-    this.unwritten = 0;
-    let ok: boolean;
-    if (this.outParts === null) {
-      // The encoder keeps string parts pure ASCII, so latin1 writes them as a plain copy.
-      ok = this.socket.write(this.outText, 'latin1');
-    } else {
-      this.socket.cork();
-      ok = true;
-      for (const part of this.outParts) {
-        ok = typeof part === 'string' ? this.socket.write(part, 'latin1') : this.socket.write(part);
-      }
-      this.socket.uncork();
-    }
-    this.outText = '';
-    this.outParts = null;
+    if (this.waitingForDrain || this.status === 'closed' || this.outbox.length === 0) return;
+    const wasIdle = this.replies.length === 0;
+    const ok = this.outbox.writeTo(this.socket, this.onSent, this.onDropped);
+    if (wasIdle) this.followHead();
     this.lastActiveAt = Date.now();
     if (!ok) this.waitingForDrain = true;
   }
 
+  private readonly onSent = (request: CommandRequest): void => {
+    this.replies.push(request);
+  };
+
+  private readonly onDropped = (request: CommandRequest): void => {
+    if (request.large) this.largeInFlight--;
+    this.checkRoom();
+  };
+
   private openSocket(): SocketLike {
-    const o = this.options;
-    let socket: SocketLike;
-    let readyEvent: string;
-    const reader = new SocketReader(this.decoder, () => (this.lastActiveAt = Date.now()));
-    if (o.path !== undefined) {
-      socket = net.connect({ path: o.path, onread: reader.onread });
-      readyEvent = 'connect';
-    } else if (o.tls !== undefined) {
-      // SNI carries a host name only; an IP address is verified against the certificate's IP SANs instead.
-      const servername = o.tls.servername ?? (net.isIP(o.host) === 0 ? o.host : undefined);
-      socket = tls.connect({ ...o.tls, host: o.host, port: o.port, servername });
-      readyEvent = 'secureConnect';
-      // TLS sockets take no `onread`; their decrypted bytes come as 'data' events.
-      socket.on('data', (chunk: Buffer) => {
-        // Once per chunk rather than once per reply: a chunk carries many replies under load.
-        this.lastActiveAt = Date.now();
-        this.decoder.write(chunk);
-      });
-    } else {
-      socket = net.connect({ host: o.host, port: o.port, onread: reader.onread });
-      readyEvent = 'connect';
-    }
-    socket.setNoDelay(true);
+    const o = this.#options;
+    const { socket, readyEvent } = openTransport(o, this.decoder, () => {
+      this.lastActiveAt = Date.now();
+    });
     const connectTimer = setTimeout(() => {
       this.destroy(
         new TimeoutError(`Connecting to ${this.address} timed out after ${o.connectTimeoutMs} ms`),
       );
-    }, o.connectTimeoutMs);
+    }, timerDelay(o.connectTimeoutMs));
     this.once('ready', () => clearTimeout(connectTimer));
-    this.closed.then(() => clearTimeout(connectTimer));
+    void this.closed.then(() => clearTimeout(connectTimer));
     socket.once(readyEvent, () => {
       if (o.path === undefined && o.keepAliveMs > 0) socket.setKeepAlive(true, o.keepAliveMs);
       this.handshake().then(
@@ -354,8 +349,11 @@ export class Connection extends EventEmitter {
           if (this.status !== 'connecting') return;
           this.status = 'ready';
           this.lastActiveAt = Date.now();
-          this.emit('ready');
-          this.scheduleFlush();
+          emitSafely(this, 'ready');
+          if (this.outbox.length > 0 && !this.flushScheduled) {
+            this.flushScheduled = true;
+            process.nextTick(flushConnection, this);
+          }
         },
         (error: Error) => this.destroy(error),
       );
@@ -367,9 +365,7 @@ export class Connection extends EventEmitter {
     socket.on('error', (error: Error) => {
       this.closeCause ??= new ConnectionError(
         `Connection to ${this.address} failed: ${error.message}`,
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     });
     socket.on('close', () => this.shutDown());
@@ -402,44 +398,25 @@ export class Connection extends EventEmitter {
 
   /** Sends the handshake in one write and maps its failures to clear, typed errors. */
   private async handshake(): Promise<void> {
-    const o = this.options;
+    const o = this.#options;
     if (this.protocol === 3) {
-      const hello: RedisArgument[] = ['3'];
-      if (o.password !== undefined) hello.push('AUTH', o.username ?? 'default', o.password);
-      if (o.clientName !== undefined) hello.push('SETNAME', o.clientName);
-      const steps: Array<[string, RedisArgument[]]> = [['HELLO', hello]];
-      if (o.db !== 0) steps.push(['SELECT', [o.db]]);
-      if (o.readOnly === true) steps.push(['READONLY', []]);
-      const outcome = await this.runSteps(steps);
-      if (outcome === undefined) return;
+      const failure = await this.runSteps(helloSteps(o, o.password));
+      if (failure === undefined) return;
       // Servers before 6.0 know no HELLO: fall back to RESP2 and the classic commands.
-      if (!(outcome.step === 'HELLO' && /unknown command|NOPROTO/i.test(outcome.error.message))) {
-        throw this.handshakeError(outcome.step, outcome.error);
-      }
+      if (!isHelloUnsupported(failure)) throw handshakeError(failure, this.address, o.password);
       this.protocol = 2;
     }
-    const steps: Array<[string, RedisArgument[]]> = [];
-    if (o.password !== undefined) {
-      steps.push(['AUTH', o.username !== undefined ? [o.username, o.password] : [o.password]]);
-    }
-    if (o.clientName !== undefined) steps.push(['CLIENT', ['SETNAME', o.clientName]]);
-    if (o.db !== 0) steps.push(['SELECT', [o.db]]);
-    if (o.readOnly === true) steps.push(['READONLY', []]);
-    // Without anything else to send, a PING still proves the server answers before the pool trusts us.
-    if (steps.length === 0) steps.push(['PING', []]);
-    const outcome = await this.runSteps(steps);
-    if (outcome !== undefined) throw this.handshakeError(outcome.step, outcome.error);
+    const failure = await this.runSteps(classicSteps(o, o.password));
+    if (failure !== undefined) throw handshakeError(failure, this.address, o.password);
   }
 
   /** Runs handshake steps pipelined; returns the first failure, if any. */
-  private async runSteps(
-    steps: Array<[string, RedisArgument[]]>,
-  ): Promise<{ step: string; error: Error } | undefined> {
+  private async runSteps(steps: HandshakeStep[]): Promise<HandshakeFailure | undefined> {
     const results = await Promise.allSettled(
       steps.map(
         ([command, args]) =>
           new Promise<RedisReply>((resolve, reject) => {
-            this.pushRequest(
+            this.accept(
               new CommandRequest(
                 command,
                 encodeCommand(command, args),
@@ -459,47 +436,18 @@ export class Connection extends EventEmitter {
     return undefined;
   }
 
-  private handshakeError(step: string, error: Error): Error {
-    if (!(error instanceof ResponseError)) return error;
-    const context = `(${step} while connecting to ${this.address})`;
-    if (
-      error.code === 'WRONGPASS' ||
-      error.code === 'NOAUTH' ||
-      /without any password configured|invalid password/i.test(error.message)
-    ) {
-      return new AuthenticationError(`${error.message} ${context}`);
-    }
-    const mapped = new ResponseError(`${error.message} ${context}`);
-    mapped.command = step;
-    return mapped;
-  }
-
-  /** Queues an internal request (handshake, QUIT) whatever the status. */
-  private pushRequest(request: CommandRequest): void {
-    this.accept(request);
-    this.scheduleFlush();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.unwritten === 0) return;
-    this.flushScheduled = true;
-    process.nextTick(flushConnection, this);
-  }
-
   private onReply(reply: RedisReply): void {
-    const queue = this.queue;
-    const head = queue.peek();
+    const head = this.replies.peek();
     // RESP2 has no push type: once subscribed, messages and confirmations arrive as plain arrays.
     if (
       this.protocol === 2 &&
-      ((head !== undefined && head.confirmations > 0) || this.pubsub.count > 0)
+      ((head !== undefined && head.confirmations > 0) || this.pubsub.count > 0) &&
+      PubSubTracker.isPubSubFrame(reply)
     ) {
-      if (PubSubTracker.isPubSubFrame(reply)) {
-        this.onPubSubFrame(reply);
-        return;
-      }
+      this.onPubSubFrame(reply);
+      return;
     }
-    const request = queue.shift();
+    const request = this.replies.shift();
     if (request === undefined) {
       this.destroy(new ProtocolError(`Reply from ${this.address} with no command awaiting it`));
       return;
@@ -514,8 +462,11 @@ export class Connection extends EventEmitter {
         request.owner.retryLater(request, reply)
       )
         return;
-      reply.command = request.name;
-      request.reject(reply);
+      const error = carriesCredentials(request.name)
+        ? new ResponseError(redactEcho(reply.message))
+        : reply;
+      error.command = request.name;
+      request.reject(error);
     } else {
       request.resolve(reply);
     }
@@ -523,79 +474,82 @@ export class Connection extends EventEmitter {
 
   private onPush(push: RedisReply[]): void {
     if (PubSubTracker.isPubSubFrame(push)) this.onPubSubFrame(push);
-    else this.emit('push', push);
+    else emitSafely(this, 'push', push);
   }
 
   /** Passes a pub/sub message on, or counts a confirmation against the (UN)SUBSCRIBE awaiting it. */
   private onPubSubFrame(frame: RedisReply[]): void {
     const confirmation = this.pubsub.apply(frame);
-    if (confirmation === undefined) {
-      this.emit('push', frame);
-      return;
-    }
-    const head = this.queue.peek();
-    if (head !== undefined && head.confirmations > 0) {
+    const head = this.replies.peek();
+    if (confirmation !== undefined && head !== undefined && head.confirmations > 0) {
       head.confirmations--;
       if (head.confirmations === 0) {
-        this.queue.shift();
+        this.replies.shift();
         this.afterShift(head);
         head.resolve(confirmation);
       }
-    } else {
-      // Nobody asked: the server unsubscribed us itself (Redis 7 does so for shard channels whose slot moved).
-      this.emit('push', frame);
+      return;
     }
+    // A message, or a confirmation nobody asked for: the server unsubscribed us itself (Redis 7 does so for
+    // shard channels whose slot moved).
+    emitSafely(this, 'push', frame);
   }
 
   private afterShift(request: CommandRequest): void {
     if (request.large) this.largeInFlight--;
-    const next = this.queue.peek();
+    this.followHead();
+    this.checkRoom();
+  }
+
+  /** The decoder's string mode follows the request at the head of the reply queue. */
+  private followHead(): void {
+    const next = this.replies.peek();
     this.decoder.returnBuffers = next !== undefined && next.buffers;
-    if (next === undefined && this.onDrained !== null) {
-      const drained = this.onDrained;
-      this.onDrained = null;
-      drained();
+  }
+
+  private checkRoom(): void {
+    if (this.onRoom !== null && this.pending <= this.roomAt) {
+      const onRoom = this.onRoom;
+      this.onRoom = null;
+      onRoom();
     }
   }
 
   private armTimer(at: number): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timerAt = at;
-    // Unreferenced: while a command is outstanding its socket keeps the process alive anyway.
-    this.timer = setTimeout(onConnectionTimer, Math.max(0, at - Date.now()), this).unref();
+    // Unreferenced: while a command is outstanding its socket keeps the process alive anyway. A deadline beyond
+    // what a Node timer can hold fires early and is re-armed, never clamped to 1 ms.
+    this.timer = setTimeout(onConnectionTimer, timerDelay(at - Date.now()), this).unref();
   }
 
-  /** @internal Rejects expired requests (keeping their place) and destroys a connection stalled too long. */
+  /** @internal Rejects expired requests (written ones keep their place) and destroys a connection stalled too long. */
   onTimer(): void {
     this.timer = null;
     this.timerAt = Infinity;
     const now = Date.now();
-    const queue = this.queue;
-    let next = Infinity;
-    for (let i = 0; i < queue.length; i++) {
-      const request = queue.at(i) as CommandRequest;
+    let next = this.expire(this.replies, now);
+    let withdrawn = false;
+    const outbox = this.outbox;
+    for (let i = 0; i < outbox.length; i++) {
+      const request = outbox.at(i) as CommandRequest;
       if (request.done) continue;
       if (request.deadline <= now) {
-        request.timedOut = true;
-        request.reject(
-          new TimeoutError(
-            `${request.name} to ${this.address} timed out after ${request.timeoutMs || this.options.commandTimeoutMs} ms`,
-            { commandMayHaveRun: request.written },
-          ),
-        );
-      } else if (request.deadline < next) {
-        next = request.deadline;
-      }
+        this.timeOut(request);
+        withdrawn = true;
+      } else if (request.deadline < next) next = request.deadline;
     }
-    const head = queue.peek();
-    if (head !== undefined && head.timedOut) {
+    // Withdrawn requests leave the outbox now, not at a write that a frozen socket may never allow.
+    if (withdrawn) outbox.compact(this.onDropped);
+    const head = this.replies.peek();
+    if (head !== undefined && head.abandoned) {
       // The late reply keeps its place so nothing shifts onto the wrong caller; but a server that stays silent
       // for a whole further timeout is treated as gone.
-      const giveUpAt = head.deadline + this.options.commandTimeoutMs;
+      const giveUpAt = head.deadline + this.#options.commandTimeoutMs;
       if (giveUpAt <= now) {
         this.destroy(
           new ConnectionError(
-            `No reply from ${this.address} within ${2 * this.options.commandTimeoutMs} ms`,
+            `No reply from ${this.address} within ${2 * this.#options.commandTimeoutMs} ms`,
           ),
         );
         return;
@@ -603,6 +557,29 @@ export class Connection extends EventEmitter {
       if (giveUpAt < next) next = giveUpAt;
     }
     if (next !== Infinity) this.armTimer(next);
+  }
+
+  /** Rejects the written requests whose deadline passed; returns the next deadline of the others. */
+  private expire(queue: Fifo<CommandRequest>, now: number): number {
+    let next = Infinity;
+    for (let i = 0; i < queue.length; i++) {
+      const request = queue.at(i) as CommandRequest;
+      if (request.done) continue;
+      if (request.deadline <= now) {
+        request.abandoned = true;
+        this.timeOut(request);
+      } else if (request.deadline < next) next = request.deadline;
+    }
+    return next;
+  }
+
+  private timeOut(request: CommandRequest): void {
+    request.reject(
+      new TimeoutError(
+        `${request.name} to ${this.address} timed out after ${request.timeoutMs || this.#options.commandTimeoutMs} ms`,
+        { commandMayHaveRun: request.written },
+      ),
+    );
   }
 
   private shutDown(): void {
@@ -613,16 +590,16 @@ export class Connection extends EventEmitter {
     this.timer = null;
     const cause = this.closeCause ?? new ConnectionError(`Connection to ${this.address} closed`);
     this.closeCause = cause;
-    this.unwritten = 0;
-    this.outText = '';
-    this.outParts = null;
+    this.onRoom = null;
     let head = true;
-    for (const request of this.queue.drain()) {
+    for (const request of this.replies.drain()) {
       this.failRequest(request, cause, head);
       head = false;
     }
+    for (const request of this.outbox.drain()) this.failRequest(request, cause, false);
+    this.largeInFlight = 0;
     this.onClosed();
-    this.emit('close', cause);
+    emitSafely(this, 'close', cause);
   }
 
   /**
@@ -635,6 +612,7 @@ export class Connection extends EventEmitter {
       request.reject(cause);
       return;
     }
+    if (request.written) request.diedInFlight++;
     const error = new ConnectionError(
       `${request.name} failed: connection to ${this.address} closed ${request.written ? 'after' : 'before'} the command was sent (${cause.message})`,
       { cause, commandMayHaveRun: request.written },

@@ -80,8 +80,18 @@ export class ConfigurationError extends RedisError {}
  * dropped, so no reply reaches the wrong caller.
  */
 export class AbortError extends RedisError {
-  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+  /**
+   * Whether the command had been written before the abort: `false` means it was withdrawn and never reaches the
+   * server; `true` means the server may run it (its reply is read and dropped).
+   */
+  readonly commandMayHaveRun: boolean;
+
+  constructor(
+    message = 'The operation was aborted',
+    options?: { cause?: unknown; commandMayHaveRun?: boolean },
+  ) {
     super(message, options);
+    this.commandMayHaveRun = options?.commandMayHaveRun ?? false;
   }
 }
 

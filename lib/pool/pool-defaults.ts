@@ -22,6 +22,3 @@ export const POOL_DEFAULTS = {
   drainTimeoutMs: 5000,
   retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 2000 },
 } as const;
-
-/** The longest delay Node's timers honour (2^31 − 1 ms, about 24.8 days); longer ones fire after 1 ms. */
-export const MAX_TIMER_MS = 2_147_483_647;

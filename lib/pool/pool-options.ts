@@ -2,6 +2,7 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { ConnectionOptions } from '../connection/connection-options';
 import { ConfigurationError } from '../errors/redis-pool.errors';
 import type { DecoderLimits } from '../protocol/resp.types';
+import { MAX_TIMER_MS } from '../utils/deadline';
 import { POOL_DEFAULTS } from './pool-defaults';
 
 /** Reconnect and retry backoff: exponential with full jitter, pool-wide. */
@@ -70,10 +71,19 @@ export interface PoolOptions {
    */
   dispatch?: 'multiplexed' | 'exclusive';
   /**
-   * Most connections open at once (shared and leased together).
+   * Most shared connections, the ones `executeCommand` pipelines every caller's commands over. Leases do not
+   * count against it (see `maxLeases`), so blocked workers never starve the shared path. In `exclusive` dispatch
+   * every command leases, so this is also the default lease budget there.
    * @default 10
    */
   maxConnections?: number;
+  /**
+   * Most exclusive leases (`getConnection`, `withConnection`, blocking helpers, transactions, subscribers) held at
+   * once, a budget of their own beside `maxConnections`: the pool opens at most `maxConnections + maxLeases`
+   * sockets. Past it `getConnection` waits up to `acquireTimeoutMs`, then rejects with `PoolExhaustedError`.
+   * @default maxConnections
+   */
+  maxLeases?: number;
   /**
    * Connections kept open even when idle.
    * @default 0
@@ -122,6 +132,13 @@ export interface PoolOptions {
    */
   maxQueueLength?: number;
   /**
+   * High-water mark of one shared connection: with this many replies outstanding it takes no new commands
+   * (between event-loop turns) until half of them arrived; when every shared connection is there, commands wait
+   * in the backlog (bounded by `maxQueueLength`). So pending work stays bounded even when the server freezes.
+   * @default 10000
+   */
+  maxPendingPerConnection?: number;
+  /**
    * Retry and reconnect backoff.
    * @default { attempts: 3, baseDelayMs: 50, maxDelayMs: 2000 }
    */
@@ -149,6 +166,7 @@ export interface ResolvedPoolOptions {
   connection: ConnectionOptions;
   dispatch: 'multiplexed' | 'exclusive';
   maxConnections: number;
+  maxLeases: number;
   minIdle: number;
   acquireTimeoutMs: number;
   commandTimeoutMs: number;
@@ -156,6 +174,7 @@ export interface ResolvedPoolOptions {
   maxLifetimeMs: number;
   healthCheckIntervalMs: number;
   maxQueueLength: number;
+  maxPendingPerConnection: number;
   retry: Required<RetryOptions>;
   drainTimeoutMs: number;
 }
@@ -174,6 +193,20 @@ const NUMBER_OPTIONS = [
   'keepAliveMs',
   'maxQueueLength',
   'drainTimeoutMs',
+  'maxLeases',
+  'maxPendingPerConnection',
+] as const;
+
+/** Options holding milliseconds: each must fit a Node timer (`MAX_TIMER_MS`), or the timer would fire at once. */
+const MS_OPTIONS = [
+  'acquireTimeoutMs',
+  'connectTimeoutMs',
+  'commandTimeoutMs',
+  'idleTimeoutMs',
+  'maxLifetimeMs',
+  'healthCheckIntervalMs',
+  'keepAliveMs',
+  'drainTimeoutMs',
 ] as const;
 
 function check(condition: boolean, message: string): void {
@@ -187,6 +220,21 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     check(
       value === undefined || (Number.isInteger(value) && value >= 0),
       `Option ${key} must be a non-negative integer`,
+    );
+  }
+  for (const key of MS_OPTIONS) {
+    const value = options[key];
+    check(
+      value === undefined || value <= MAX_TIMER_MS,
+      `Option ${key} must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest a Node timer holds)`,
+    );
+  }
+  const retryOptions = options.retry ?? {};
+  for (const key of ['attempts', 'baseDelayMs', 'maxDelayMs'] as const) {
+    const value = retryOptions[key];
+    check(
+      value === undefined || (Number.isInteger(value) && value >= 0 && value <= MAX_TIMER_MS),
+      `Option retry.${key} must be a non-negative integer of at most ${MAX_TIMER_MS}`,
     );
   }
   check(
@@ -205,6 +253,11 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   );
   const maxConnections = options.maxConnections ?? POOL_DEFAULTS.maxConnections;
   check(maxConnections >= 1, 'Option maxConnections must be at least 1');
+  const maxLeases = options.maxLeases ?? maxConnections;
+  check(maxLeases >= 1, 'Option maxLeases must be at least 1');
+  const maxPendingPerConnection =
+    options.maxPendingPerConnection ?? POOL_DEFAULTS.maxPendingPerConnection;
+  check(maxPendingPerConnection >= 1, 'Option maxPendingPerConnection must be at least 1');
   const minIdle = options.minIdle ?? POOL_DEFAULTS.minIdle;
   check(minIdle <= maxConnections, 'Option minIdle must not exceed maxConnections');
   check(options.path === undefined || options.path.length > 0, 'Option path must not be empty');
@@ -226,11 +279,12 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (options.clientName !== undefined) connection.clientName = options.clientName;
   if (options.decoderLimits !== undefined) connection.decoderLimits = options.decoderLimits;
   if (options.readOnly === true) connection.readOnly = true;
-  const retry = options.retry ?? {};
+  const retry = retryOptions;
   return {
     connection,
     dispatch: options.dispatch ?? POOL_DEFAULTS.dispatch,
     maxConnections,
+    maxLeases,
     minIdle,
     acquireTimeoutMs: options.acquireTimeoutMs ?? POOL_DEFAULTS.acquireTimeoutMs,
     commandTimeoutMs,
@@ -238,6 +292,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     maxLifetimeMs: options.maxLifetimeMs ?? POOL_DEFAULTS.maxLifetimeMs,
     healthCheckIntervalMs: options.healthCheckIntervalMs ?? POOL_DEFAULTS.healthCheckIntervalMs,
     maxQueueLength: options.maxQueueLength ?? POOL_DEFAULTS.maxQueueLength,
+    maxPendingPerConnection,
     retry: {
       attempts: retry.attempts ?? POOL_DEFAULTS.retry.attempts,
       baseDelayMs: retry.baseDelayMs ?? POOL_DEFAULTS.retry.baseDelayMs,

@@ -17,7 +17,10 @@ export interface PoolStats {
   queued: number;
   /** Callers waiting for an exclusive lease. */
   waiting: number;
+  /** Most shared (multiplexed) connections. */
   maxConnections: number;
+  /** Most exclusive leases at once. */
+  maxLeases: number;
 }
 
 /** Options of one multiplexed command call. */
@@ -28,6 +31,12 @@ export interface CommandOptions {
   timeoutMs?: number;
   /** May be sent again even after it was written (you know it is idempotent). Read-only commands always may. */
   retryable?: boolean;
+  /**
+   * Abandons the call when it aborts: a command not yet written is withdrawn (`AbortError` with
+   * `commandMayHaveRun: false`, it never reaches the server); one already written keeps its place and its reply
+   * is dropped (`commandMayHaveRun: true`).
+   */
+  signal?: AbortSignal;
 }
 
 /** Events every pool emits; see `ConnectionPool`. */

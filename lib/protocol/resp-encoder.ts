@@ -1,4 +1,7 @@
+import { commandName, commandWords } from './command-name';
 import type { RedisArgument } from './resp.types';
+
+export { commandName } from './command-name';
 
 /**
  * One encoded command: a string when every part is ASCII text (the common case, written with one copy), or parts
@@ -9,25 +12,27 @@ import type { RedisArgument } from './resp.types';
 export type EncodedCommand = string | Array<string | Buffer>;
 
 /**
+ * The longest argument Redis accepts by default (`proto-max-bulk-len`, 512 MB). A longer one is refused before it
+ * is queued: sent, the server would reset the connection under every other caller sharing it.
+ */
+export const MAX_ARGUMENT_BYTES = 512 * 1024 * 1024;
+
+/**
  * Encodes a command as a RESP array of bulk strings (never the inline form), so no argument can be mistaken
  * for protocol: lengths are byte lengths and the bytes go through as they are.
  *
  * A command name with spaces (`'CLIENT SETNAME'`) is split into words, as redis-py does.
  *
  * @throws TypeError naming the argument position when an argument is `undefined`, `null`, a boolean, an object,
- *   `NaN` or an infinity; nothing is encoded then.
+ *   `NaN` or an infinity, or when the name is empty; `RangeError` when an argument is longer than
+ *   `MAX_ARGUMENT_BYTES`. Nothing is encoded then.
  */
 export function encodeCommand(command: string, args: readonly RedisArgument[]): EncodedCommand {
-  if (typeof command !== 'string' || command.length === 0) {
-    throw new TypeError('Command name must be a non-empty string');
-  }
-  const words =
-    command.indexOf(' ') === -1 ? null : command.split(' ').filter((word) => word !== '');
-  const count = (words === null ? 1 : words.length) + args.length;
+  const names = commandWords(command).all;
+  const count = names.length + args.length;
   // Built inline, with no closure or object per command: this runs for every command sent.
   let text = `*${count}\r\n`;
   let parts: Array<string | Buffer> | null = null;
-  const names = words ?? [command];
   for (let i = 0; i < names.length; i++) {
     const word = names[i];
     const bytes = Buffer.byteLength(word);
@@ -43,6 +48,7 @@ export function encodeCommand(command: string, args: readonly RedisArgument[]): 
     if (typeof arg === 'string') {
       // Byte length equals character length exactly when a string is pure ASCII; other text goes as UTF-8 bytes.
       const bytes = Buffer.byteLength(arg);
+      if (bytes > MAX_ARGUMENT_BYTES) throw tooLarge(i, command, bytes);
       if (bytes === arg.length) {
         text += `$${bytes}\r\n${arg}\r\n`;
       } else {
@@ -59,6 +65,7 @@ export function encodeCommand(command: string, args: readonly RedisArgument[]): 
       const bytes = Buffer.isBuffer(arg)
         ? arg
         : Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength);
+      if (bytes.length > MAX_ARGUMENT_BYTES) throw tooLarge(i, command, bytes.length);
       (parts ??= []).push(`${text}$${bytes.length}\r\n`, bytes);
       text = '\r\n';
     } else {
@@ -84,16 +91,8 @@ function invalidArgument(index: number, command: string, what: string): TypeErro
   );
 }
 
-/** Upper-cased names of the commands seen so far; bounded so arbitrary strings cannot grow it forever. */
-const NAMES = new Map<string, string>();
-
-/** The command name as it may appear in messages: its first word, upper-cased, never an argument. */
-export function commandName(command: string): string {
-  let name = NAMES.get(command);
-  if (name === undefined) {
-    const space = command.indexOf(' ');
-    name = (space === -1 ? command : command.slice(0, space)).toUpperCase();
-    if (NAMES.size < 1000) NAMES.set(command, name);
-  }
-  return name;
+function tooLarge(index: number, command: string, bytes: number): RangeError {
+  return new RangeError(
+    `Argument #${index + 1} to ${commandName(command)} is ${bytes} bytes, over the ${MAX_ARGUMENT_BYTES}-byte limit of a Redis bulk string (proto-max-bulk-len)`,
+  );
 }

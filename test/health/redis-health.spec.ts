@@ -2,6 +2,7 @@ import { Controller, Get, Module, Query } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import request from 'supertest';
 import type { Connection } from '../../lib/connection/connection';
+import { PoolExhaustedError } from '../../lib/errors/redis-pool.errors';
 import { RedisHealthIndicator } from '../../lib/health/redis.health';
 import { RedisHealthModule } from '../../lib/health/redis-health.module';
 import type { RedisPool } from '../../lib/pool/redis-pool.interface';
@@ -59,7 +60,7 @@ describe('RedisHealthIndicator', () => {
   const boot = () =>
     bootApp({
       imports: [
-        RedisPoolModule.forRoot({ url: server.url, maxConnections: 2 }),
+        RedisPoolModule.forRoot({ url: server.url, maxConnections: 2, acquireTimeoutMs: 300 }),
         RedisPoolModule.forRoot({ name: 'cache', url: server.url, db: 1 }),
         HealthModule,
       ],
@@ -87,6 +88,7 @@ describe('RedisHealthIndicator', () => {
       queued: expect.any(Number),
       waiting: 0,
       maxConnections: 2,
+      maxLeases: 2,
     });
     expect(await get(app, '/health?pool=cache')).toMatchObject({
       status: 200,
@@ -122,14 +124,17 @@ describe('RedisHealthIndicator', () => {
     );
   });
 
-  it('answers 503 within the timeout when every connection is leased', async () => {
+  it('stays up while every lease is held: leases have their own budget, the shared path answers', async () => {
     const { app } = await boot();
     const pool = app.get<RedisPool>(getPoolToken());
-    const leases: Connection[] = [await pool.getConnection(), await pool.getConnection()];
+    const { maxLeases } = pool.stats();
+    const leases: Connection[] = [];
+    for (let i = 0; i < maxLeases; i++) leases.push(await pool.getConnection());
     try {
+      await expect(pool.getConnection()).rejects.toThrow(PoolExhaustedError);
       const busy = await get(app);
-      expect(busy.status).toBe(503);
-      expect(busy.ms).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
+      expect(busy.status).toBe(200);
+      expect(busy.body.info?.redis).toMatchObject({ status: 'up', leased: maxLeases });
     } finally {
       leases.forEach((lease) => pool.release(lease));
     }

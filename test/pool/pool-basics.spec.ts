@@ -483,6 +483,7 @@ describe('ConnectionPool', () => {
         queued: 0,
         waiting: 0,
         maxConnections: 4,
+        maxLeases: 4,
       });
       const secretPool = new ConnectionPool({ port: 1, host: '127.0.0.1', password: 'hunter2' });
       expect(inspect(secretPool)).not.toContain('hunter2');

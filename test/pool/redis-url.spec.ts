@@ -130,6 +130,8 @@ describe('pool options', () => {
       },
       dispatch: 'multiplexed',
       maxConnections: 10,
+      maxLeases: 10,
+      maxPendingPerConnection: 10000,
       minIdle: 0,
       acquireTimeoutMs: 5000,
       commandTimeoutMs: 10000,

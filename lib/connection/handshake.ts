@@ -1,0 +1,108 @@
+import { AuthenticationError, ResponseError } from '../errors/redis-pool.errors';
+import type { RedisArgument } from '../protocol/resp.types';
+import type { ConnectionOptions } from './connection-options';
+
+/** One handshake command and its arguments. */
+export type HandshakeStep = [command: string, args: RedisArgument[]];
+
+/** What a handshake failure was: the step and the error it got. */
+export interface HandshakeFailure {
+  step: string;
+  error: Error;
+}
+
+/**
+ * The steps of a RESP3 handshake: HELLO 3 (with AUTH and SETNAME folded in), then SELECT and READONLY when
+ * asked for. Sent in one write.
+ */
+export function helloSteps(o: ConnectionOptions, password: string | undefined): HandshakeStep[] {
+  const hello: RedisArgument[] = ['3'];
+  if (password !== undefined) hello.push('AUTH', o.username ?? 'default', password);
+  if (o.clientName !== undefined) hello.push('SETNAME', o.clientName);
+  return [['HELLO', hello], ...afterIdentity(o)];
+}
+
+/** The steps of a RESP2 handshake: AUTH, CLIENT SETNAME, SELECT, READONLY, or a PING when none applies. */
+export function classicSteps(o: ConnectionOptions, password: string | undefined): HandshakeStep[] {
+  const steps: HandshakeStep[] = [];
+  if (password !== undefined) {
+    steps.push(['AUTH', o.username !== undefined ? [o.username, password] : [password]]);
+  }
+  if (o.clientName !== undefined) steps.push(['CLIENT', ['SETNAME', o.clientName]]);
+  steps.push(...afterIdentity(o));
+  // Without anything else to send, a PING still proves the server answers before the pool trusts us.
+  if (steps.length === 0) steps.push(['PING', []]);
+  return steps;
+}
+
+function afterIdentity(o: ConnectionOptions): HandshakeStep[] {
+  const steps: HandshakeStep[] = [];
+  if (o.db !== 0) steps.push(['SELECT', [o.db]]);
+  if (o.readOnly === true) steps.push(['READONLY', []]);
+  return steps;
+}
+
+/** Whether a HELLO failure means "this server predates RESP3": fall back to RESP2 then. */
+export function isHelloUnsupported(failure: HandshakeFailure): boolean {
+  return (
+    failure.step === 'HELLO' && /unknown command|NOPROTO/i.test(failure.error.message) === true
+  );
+}
+
+/** Commands whose arguments carry credentials, so an error reply that echoes arguments must not be kept. */
+const CREDENTIAL_COMMANDS = new Set(['AUTH', 'HELLO', 'MIGRATE']);
+
+/** Whether an error reply to this command is redacted by `redactEcho`. */
+export function carriesCredentials(name: string): boolean {
+  return CREDENTIAL_COMMANDS.has(name);
+}
+
+/**
+ * An error reply to AUTH/HELLO with anything that could be an argument removed. A server that does not know the
+ * command (renamed, or a proxy) answers "unknown command 'AUTH', with args beginning with: '<password>'"; a
+ * proxy may echo more. The code and the server's own fixed words survive; quoted text and what follows the
+ * echo marker do not, nor any part of `secret` (four characters or more) that is still there.
+ */
+export function redactEcho(message: string, secret?: string): string {
+  let text = message.replace(/,?\s*with args beginning with:.*$/is, ' (arguments withheld)');
+  text = text.replace(/'[^']*'|"[^"]*"|`[^`]*`/g, "'…'");
+  if (secret !== undefined && secret !== '' && containsPart(text, secret)) {
+    const space = text.indexOf(' ');
+    text = `${space === -1 ? text : text.slice(0, space)} (message withheld: it may contain credentials)`;
+  }
+  return text;
+}
+
+/** Whether `text` contains any piece of `secret` at least 4 characters long (or all of a shorter one). */
+function containsPart(text: string, secret: string): boolean {
+  const size = Math.min(4, secret.length);
+  for (let i = 0; i + size <= secret.length; i++) {
+    if (text.includes(secret.slice(i, i + size))) return true;
+  }
+  return false;
+}
+
+/**
+ * A handshake failure as a clear, typed error: `AuthenticationError` for refused credentials, else a
+ * `ResponseError` naming the step and the address. Any server text that might echo credentials is redacted.
+ */
+export function handshakeError(
+  failure: HandshakeFailure,
+  address: string,
+  password: string | undefined,
+): Error {
+  const { step, error } = failure;
+  if (!(error instanceof ResponseError)) return error;
+  const context = `(${step} while connecting to ${address})`;
+  const text = carriesCredentials(step) ? redactEcho(error.message, password) : error.message;
+  if (
+    error.code === 'WRONGPASS' ||
+    error.code === 'NOAUTH' ||
+    /without any password configured|invalid password/i.test(text)
+  ) {
+    return new AuthenticationError(`${text} ${context}`);
+  }
+  const mapped = new ResponseError(`${text} ${context}`);
+  mapped.command = step;
+  return mapped;
+}
