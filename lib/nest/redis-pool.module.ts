@@ -10,6 +10,7 @@ import type {
   RedisPoolOptionsFactory,
 } from './redis-pool.interfaces';
 import { createRedisPoolExports, createRedisPoolProviders } from './redis-pool.providers';
+import { protectOptions } from './redis-pool.options';
 import { checkModuleOptions, checkPoolName } from './redis-pool.startup';
 
 /**
@@ -24,7 +25,10 @@ import { checkModuleOptions, checkPoolName } from './redis-pool.startup';
  */
 @Module({})
 export class RedisPoolModule {
-  /** Registers a pool from static options. */
+  /**
+   * Registers a pool from static options. The module keeps a protected copy of them (see
+   * `ProtectedRedisPoolOptions`): inspecting, spreading or serialising it never shows a password.
+   */
   static forRoot(options: RedisPoolModuleOptions = {}): DynamicModule {
     const name = checkPoolName(options.name ?? DEFAULT_POOL_NAME);
     checkModuleOptions(options, name);
@@ -32,7 +36,7 @@ export class RedisPoolModule {
       module: RedisPoolModule,
       global: options.isGlobal ?? true,
       providers: [
-        { provide: getRedisPoolOptionsToken(name), useValue: options },
+        { provide: getRedisPoolOptionsToken(name), useValue: protectOptions(options) },
         ...createRedisPoolProviders(name),
       ],
       exports: createRedisPoolExports(name),
@@ -75,7 +79,7 @@ function createAsyncOptionsProviders(
   }
   const checked = (result: RedisPoolFactoryOptions): RedisPoolFactoryOptions => {
     checkModuleOptions(result, name);
-    return result;
+    return protectOptions(result);
   };
   if (options.useFactory !== undefined) {
     const factory = options.useFactory as (

@@ -15,6 +15,7 @@ import {
   STARTUP_RETRY_DELAY_MS,
 } from './redis.constants';
 import type { RedisPoolFactoryOptions, RedisPoolModuleOptions } from './redis-pool.interfaces';
+import { revealOptions } from './redis-pool.options';
 import { pingWithin, reasonOf } from './redis-ping';
 import { describeTarget } from './redis-target';
 
@@ -35,7 +36,8 @@ export function checkPoolName(name: unknown): string {
 export function checkModuleOptions(options: RedisPoolModuleOptions, name: string): void {
   if (options === null || typeof options !== 'object') {
     throw new ConfigurationError(
-      `RedisPoolModule: the options of pool "${name}" must be an object, not ${String(options)}`,
+      // Not the value itself: a factory that returns its URL string instead of { url } would print it.
+      `RedisPoolModule: the options of pool "${name}" must be an object, not ${options === null ? 'null' : typeof options}`,
     );
   }
   if (options.name !== undefined && options.name !== name) {
@@ -91,7 +93,8 @@ export async function createRedisPool(
   options: RedisPoolFactoryOptions,
 ): Promise<RedisPool> {
   checkModuleOptions(options, name);
-  const poolOptions = toPoolOptions(options);
+  // The only place the secrets leave their protected copy: into the pool, which keeps them to itself.
+  const poolOptions = toPoolOptions(revealOptions(options));
   const pool: RedisPool =
     options.cluster === undefined
       ? new ConnectionPool(poolOptions)

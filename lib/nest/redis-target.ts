@@ -14,11 +14,12 @@ export function describeTarget(options: PoolOptions & { cluster?: { nodes?: unkn
     );
     return `${scheme} cluster ${list.join(',')}`;
   }
+  const url: unknown = options.url;
   let merged: PoolOptions;
   try {
-    merged = options.url !== undefined ? mergeUrlOptions(options.url, options) : options;
+    merged = url !== undefined ? mergeUrlOptions(url as string, options) : options;
   } catch {
-    return options.url !== undefined ? maskUrl(options.url) : 'redis (invalid options)';
+    return typeof url === 'string' ? maskUrl(url) : 'redis (invalid options)';
   }
   const db = merged.db ?? 0;
   if (merged.path !== undefined) {
