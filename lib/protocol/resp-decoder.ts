@@ -1,12 +1,23 @@
-import { ProtocolError, ResponseError } from '../errors/redis-pool.errors';
-import type { DecoderLimits, RedisMap, RedisReply } from './resp.types';
+import { ProtocolError } from '../errors/redis-pool.errors';
+import { GrowingBytes, growBulk, pendingBulk, type PendingBulk } from './bulk-buffer';
+import { mapOf } from './resp-maps';
+import {
+  DEFAULT_LIMITS,
+  NIL,
+  STREAMED,
+  bulkValue,
+  lineTooLong,
+  parseInteger,
+  parseLength,
+  parseLine,
+  utf8Text,
+} from './resp-scalars';
+import type { DecoderHandlers, DecoderLimits, RedisMap, RedisReply } from './resp.types';
+
+export type { DecoderHandlers } from './resp.types';
 
 const CR = 13;
 const LF = 10;
-
-/** Length sentinels returned by `parseLength`. */
-const NIL = -1;
-const STREAMED = -2;
 
 /** What kind of aggregate a frame on the stack is building. */
 const enum Kind {
@@ -24,43 +35,9 @@ interface Frame {
   /** Elements still expected (maps and attributes count keys and values); -1 when streamed. */
   remaining: number;
   items: RedisReply[];
+  /** The bytes of a streamed string (`Kind.StreamedString` only). */
+  bytes: GrowingBytes | null;
 }
-
-/**
- * A bulk body (or streamed-string chunk) whose bytes are still arriving. They are gathered in `target`, allocated
- * once at its final size, so a large value is copied once (or not at all when the socket reads into `target`).
- */
-interface PendingBulk {
-  type: number;
-  /** Body plus the trailing CRLF; `target.length`. */
-  target: Buffer;
-  /** Bytes of `target` filled so far. */
-  filled: number;
-}
-
-/** Where decoded values go. Callbacks run synchronously, in wire order. */
-export interface DecoderHandlers {
-  /** A complete top-level reply. An error reply arrives as a `ResponseError` value. */
-  onReply(reply: RedisReply): void;
-  /** A RESP3 push frame (pub/sub messages, invalidations). Never a reply. */
-  onPush(push: RedisReply[]): void;
-  /** A RESP3 attribute that preceded a value. Never a reply. */
-  onAttribute?(attribute: RedisMap): void;
-  /** The stream is not valid RESP. The decoder stops; the connection must be closed. */
-  onError(error: ProtocolError): void;
-}
-
-const DEFAULT_LIMITS: Required<DecoderLimits> = {
-  maxDepth: 1024,
-  maxAggregateLength: 100_000_000,
-  maxBulkLength: 536_870_912,
-  maxLineLength: 1_048_576,
-};
-
-const BIG_INTEGER = /^[-+]?\d+$/;
-const DOUBLE = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 
 /**
  * Incremental, iterative RESP2/RESP3 decoder. Feed it socket chunks with `write()`; it resumes exactly where the
@@ -89,6 +66,15 @@ export class RespDecoder {
   /** Whether a reply is partly decoded (bytes of it have arrived, but not all of them). */
   get busy(): boolean {
     return this.stack.length !== 0 || this.tail !== null || this.bulk !== null;
+  }
+
+  /**
+   * Bytes set aside for the bulk body still arriving (0 when none): its declared length for a bulk up to a few
+   * MB, otherwise about twice what has arrived of it. For tests and diagnostics.
+   * @internal
+   */
+  get bulkCapacity(): number {
+    return this.bulk === null ? 0 : this.bulk.target.length;
   }
 
   /**
@@ -164,14 +150,6 @@ export class RespDecoder {
       let value: RedisReply;
       let kind = Kind.Leaf;
       switch (type) {
-        case 43: // + simple string
-          value = this.returnBuffers
-            ? Buffer.from(buf.subarray(start, end))
-            : buf.toString('utf8', start, end);
-          break;
-        case 45: // - error
-          value = new ResponseError(buf.toString('utf8', start, end));
-          break;
         case 58: // : integer
           value = parseInteger(buf, start, end);
           break;
@@ -180,40 +158,43 @@ export class RespDecoder {
         case 61: // = verbatim string
         case 59: {
           // ; streamed string chunk
-          if (type === 59 && this.topKind() !== Kind.StreamedString) {
-            throw new ProtocolError(
-              'Malformed reply: streamed string chunk outside a streamed string',
-            );
-          }
+          const streamed = type === 59 ? this.streamedString() : null;
           const n = parseLength(buf, start, end, type === 36, limits.maxBulkLength, 'bulk string');
           if (n === NIL) {
             value = null;
             break;
           }
           if (n === STREAMED) {
+            if (type !== 36) throw new ProtocolError('Malformed reply: invalid bulk string length');
             this.open(Kind.StreamedString, -1);
             continue;
           }
-          if (type === 59 && n === 0) {
-            const frame = this.stack.pop() as Frame;
-            value = this.finish(frame);
-            break;
+          if (streamed !== null) {
+            if (n === 0) {
+              this.stack.pop();
+              value = this.finish(streamed);
+              break;
+            }
+            if ((streamed.bytes as GrowingBytes).length + n > limits.maxBulkLength) {
+              throw new ProtocolError(
+                `Malformed reply: streamed string longer than the limit of ${limits.maxBulkLength} bytes`,
+              );
+            }
           }
           if (pos + n + 2 > len) {
-            const target = bulkBuffer(n + 2);
-            this.bulk = { type, target, filled: buf.copy(target, 0, pos) };
+            this.bulk = pendingBulk(type, n + 2, buf, pos);
             return;
           }
           if (buf[pos + n] !== CR || buf[pos + n + 1] !== LF) {
             throw new ProtocolError('Malformed reply: bulk string not ended by CRLF');
           }
-          const body = buf.subarray(pos, pos + n);
-          pos += n + 2;
-          if (type === 59) {
-            this.stack[this.stack.length - 1].items.push(Buffer.from(body));
+          if (streamed !== null) {
+            (streamed.bytes as GrowingBytes).append(buf, pos, pos + n);
+            pos += n + 2;
             continue;
           }
-          value = this.bulkValue(type, body);
+          value = bulkValue(type, buf.subarray(pos, pos + n), this.returnBuffers, false);
+          pos += n + 2;
           break;
         }
         case 42: // * array
@@ -224,56 +205,24 @@ export class RespDecoder {
           // | attribute
           kind = aggregateKind(type);
           const pairs = kind === Kind.Map || kind === Kind.Attribute;
-          const n = parseLength(
-            buf,
-            start,
-            end,
-            type === 42,
-            limits.maxAggregateLength,
-            'aggregate',
-          );
+          const max = limits.maxAggregateLength;
+          const n = parseLength(buf, start, end, type === 42, max, 'aggregate');
           if (n === NIL) {
             value = null;
             kind = Kind.Leaf;
             break;
           }
           if (n === 0) {
-            value = pairs ? (Object.create(null) as RedisMap) : [];
+            value = pairs ? this.finish({ kind, remaining: 0, items: [], bytes: null }) : [];
             break;
           }
           this.open(kind, n === STREAMED ? -1 : pairs ? n * 2 : n);
           continue;
         }
-        case 95: // _ null
-          if (end !== start) throw new ProtocolError('Malformed reply: null with content');
-          value = null;
-          break;
-        case 35: // # boolean
-          if (end - start !== 1 || (buf[start] !== 116 && buf[start] !== 102)) {
-            throw new ProtocolError('Malformed reply: boolean is neither t nor f');
-          }
-          value = buf[start] === 116;
-          break;
-        case 44: // , double
-          value = parseDouble(buf.toString('latin1', start, end));
-          break;
-        case 40: {
-          // ( big number
-          const text = buf.toString('latin1', start, end);
-          if (!BIG_INTEGER.test(text))
-            throw new ProtocolError('Malformed reply: invalid big number');
-          value = BigInt(text);
-          break;
-        }
         case 46: {
           // . end of a streamed aggregate
           const top = this.stack[this.stack.length - 1];
-          if (
-            end !== start ||
-            top === undefined ||
-            top.remaining !== -1 ||
-            top.kind === Kind.StreamedString
-          ) {
+          if (end !== start || top?.remaining !== -1 || top.kind === Kind.StreamedString) {
             throw new ProtocolError('Malformed reply: unexpected end of streamed aggregate');
           }
           this.stack.pop();
@@ -282,9 +231,8 @@ export class RespDecoder {
           break;
         }
         default:
-          throw new ProtocolError(
-            `Malformed reply: unknown type byte 0x${type.toString(16).padStart(2, '0')}`,
-          );
+          // Every other line type is one line long: + - _ # , ( (and anything else is an error).
+          value = parseLine(type, buf, start, end, this.returnBuffers);
       }
       if (!this.deliver(value, kind)) return;
     }
@@ -292,12 +240,19 @@ export class RespDecoder {
 
   /**
    * Where the socket may read the rest of a bulk body still arriving, with no copy: the unfilled end of its
-   * buffer, exactly as long as the bytes still due (so nothing after them lands there). `null` when no bulk is
-   * arriving or fewer than `minimum` bytes of it are still due. Report what was read with `filledDirectly`.
+   * buffer, at least `minimum` and at most the bytes still due (so nothing after them lands there); a long bulk's
+   * buffer grows first if less room is left. `null` when no bulk is arriving or fewer than `minimum` bytes of it
+   * are still due. Report what was read with `filledDirectly`.
    */
   directTarget(minimum: number): Buffer | null {
     const bulk = this.bulk;
-    if (bulk === null || this.stopped || bulk.target.length - bulk.filled < minimum) return null;
+    if (bulk === null || this.stopped || bulk.total - bulk.filled < minimum) return null;
+    try {
+      growBulk(bulk, bulk.filled + minimum);
+    } catch (error) {
+      this.fail(error);
+      return null;
+    }
     return bulk.target.subarray(bulk.filled);
   }
 
@@ -306,7 +261,7 @@ export class RespDecoder {
     const bulk = this.bulk;
     if (bulk === null || this.stopped) return;
     bulk.filled += count;
-    if (bulk.filled !== bulk.target.length) return;
+    if (bulk.filled !== bulk.total) return;
     try {
       this.finishBulk(bulk);
     } catch (error) {
@@ -317,9 +272,11 @@ export class RespDecoder {
   /** Feeds a chunk to a bulk body still arriving; returns where the chunk continues, or -1 if it is used up. */
   private continueBulk(chunk: Buffer): number {
     const bulk = this.bulk as PendingBulk;
-    const used = chunk.copy(bulk.target, bulk.filled);
+    const used = Math.min(chunk.length, bulk.total - bulk.filled);
+    growBulk(bulk, bulk.filled + used);
+    chunk.copy(bulk.target, bulk.filled, 0, used);
     bulk.filled += used;
-    if (bulk.filled < bulk.target.length) return -1;
+    if (bulk.filled < bulk.total) return -1;
     return this.finishBulk(bulk) ? used : -1;
   }
 
@@ -331,37 +288,36 @@ export class RespDecoder {
     if (whole[n] !== CR || whole[n + 1] !== LF) {
       throw new ProtocolError('Malformed reply: bulk string not ended by CRLF');
     }
-    // The buffer is ours alone, so a Buffer reply may view it instead of copying it again.
-    const body = whole.subarray(0, n);
     if (bulk.type === 59) {
-      this.stack[this.stack.length - 1].items.push(body);
+      (this.stack[this.stack.length - 1].bytes as GrowingBytes).append(whole, 0, n);
       return true;
     }
-    const value = bulk.type === 36 && this.returnBuffers ? body : this.bulkValue(bulk.type, body);
-    return this.deliver(value, Kind.Leaf);
-  }
-
-  private bulkValue(type: number, body: Buffer): RedisReply {
-    if (type === 33) return new ResponseError(body.toString('utf8'));
-    if (type === 61) {
-      // Verbatim strings carry a three-letter format and a colon ("txt:") before the text.
-      if (body.length < 4 || body[3] !== 58) {
-        throw new ProtocolError('Malformed reply: verbatim string without a format prefix');
-      }
-      body = body.subarray(4);
-    }
-    return this.returnBuffers ? Buffer.from(body) : body.toString('utf8');
+    // The buffer is ours alone, so a Buffer reply may view it instead of copying it again.
+    return this.deliver(
+      bulkValue(bulk.type, whole.subarray(0, n), this.returnBuffers, true),
+      Kind.Leaf,
+    );
   }
 
   private open(kind: Kind, remaining: number): void {
-    if (this.stack.length >= this.limits.maxDepth) {
+    const stack = this.stack;
+    if (stack.length >= this.limits.maxDepth) {
       throw new ProtocolError(`Malformed reply: nesting deeper than ${this.limits.maxDepth}`);
     }
-    this.stack.push({ kind, remaining, items: [] });
+    if (stack.length !== 0 && stack[stack.length - 1].kind === Kind.StreamedString) {
+      throw streamedStringInterrupted();
+    }
+    const bytes = kind === Kind.StreamedString ? new GrowingBytes() : null;
+    stack.push({ kind, remaining, items: [], bytes });
   }
 
-  private topKind(): Kind | undefined {
-    return this.stack.length === 0 ? undefined : this.stack[this.stack.length - 1].kind;
+  /** The streamed string a `;` chunk belongs to: the innermost frame, which must be one. */
+  private streamedString(): Frame {
+    const top = this.stack.length === 0 ? undefined : this.stack[this.stack.length - 1];
+    if (top === undefined || top.kind !== Kind.StreamedString) {
+      throw new ProtocolError('Malformed reply: streamed string chunk outside a streamed string');
+    }
+    return top;
   }
 
   /**
@@ -377,8 +333,12 @@ export class RespDecoder {
         return !this.stopped;
       }
       const top = stack[stack.length - 1];
+      if (top.remaining < 0) {
+        this.addStreamed(top, value);
+        return true;
+      }
       top.items.push(value);
-      if (top.remaining < 0 || --top.remaining !== 0) return true;
+      if (--top.remaining !== 0) return true;
       stack.pop();
       kind = top.kind;
       value = this.finish(top);
@@ -389,20 +349,35 @@ export class RespDecoder {
     return !this.stopped;
   }
 
+  /**
+   * Adds an element to a streamed aggregate, which declares no length, so its element count is checked as the
+   * elements arrive (maps count pairs, as a declared length does).
+   */
+  private addStreamed(frame: Frame, value: RedisReply): void {
+    if (frame.kind === Kind.StreamedString) throw streamedStringInterrupted();
+    const items = frame.items;
+    items.push(value);
+    const max = this.limits.maxAggregateLength;
+    const pairs = frame.kind === Kind.Map || frame.kind === Kind.Attribute;
+    if (items.length > (pairs ? 2 * max : max)) {
+      throw new ProtocolError(
+        `Malformed reply: streamed aggregate longer than the limit of ${max}`,
+      );
+    }
+  }
+
   private finish(frame: Frame): RedisReply {
     const items = frame.items;
     switch (frame.kind) {
       case Kind.Map:
-      case Kind.Attribute: {
-        if (items.length % 2 !== 0)
-          throw new ProtocolError('Malformed reply: map with a key but no value');
-        const map = Object.create(null) as RedisMap;
-        for (let i = 0; i < items.length; i += 2) map[mapKey(items[i])] = items[i + 1];
-        return map;
-      }
+        // In buffer mode keys stay as decoded: text keys would merge keys that are not valid UTF-8.
+        return mapOf(items, false);
+      case Kind.Attribute:
+        // Attributes are metadata for the handler, always keyed by text.
+        return mapOf(items, false);
       case Kind.StreamedString: {
-        const whole = Buffer.concat(items as Buffer[]);
-        return this.returnBuffers ? whole : whole.toString('utf8');
+        const whole = (frame.bytes as GrowingBytes).take();
+        return this.returnBuffers ? whole : utf8Text(whole);
       }
       default:
         return items;
@@ -425,90 +400,6 @@ function aggregateKind(type: number): Kind {
   }
 }
 
-function mapKey(key: RedisReply): string {
-  if (typeof key === 'string') return key;
-  if (Buffer.isBuffer(key)) return key.toString('utf8');
-  return String(key);
-}
-
-/**
- * Memory for a bulk body still arriving: its own, not a pooled slice, since a Buffer reply views it and it may be
- * large. Pages are only committed as bytes arrive; a length the process cannot set aside is a ProtocolError.
- */
-function bulkBuffer(size: number): Buffer {
-  try {
-    return Buffer.allocUnsafeSlow(size);
-  } catch (error) {
-    throw new ProtocolError(`Malformed reply: no memory for a bulk string of ${size - 2} bytes`, {
-      cause: error,
-    });
-  }
-}
-
-function lineTooLong(limits: Required<DecoderLimits>): ProtocolError {
-  return new ProtocolError(`Malformed reply: line longer than ${limits.maxLineLength} bytes`);
-}
-
-/** Parses an integer reply exactly: a `number` within the safe range, a `bigint` beyond it. */
-function parseInteger(buf: Buffer, start: number, end: number): number | bigint {
-  let i = start;
-  const negative = buf[i] === 45;
-  if (negative || buf[i] === 43) i++;
-  if (i === end) throw new ProtocolError('Malformed reply: empty integer');
-  if (end - i <= 15) {
-    let n = 0;
-    for (; i < end; i++) {
-      const digit = buf[i] - 48;
-      if (digit < 0 || digit > 9) throw new ProtocolError('Malformed reply: invalid integer');
-      n = n * 10 + digit;
-    }
-    return negative ? -n || 0 : n;
-  }
-  const text = buf.toString('latin1', start, end);
-  if (!BIG_INTEGER.test(text)) throw new ProtocolError('Malformed reply: invalid integer');
-  const big = BigInt(text);
-  return big <= MAX_SAFE && big >= MIN_SAFE ? Number(big) : big;
-}
-
-/**
- * Parses a declared length. `-1` is nil (RESP2) where allowed; `?` means streamed. Anything else must be
- * digits within `max`, checked before any memory is set aside for it.
- */
-function parseLength(
-  buf: Buffer,
-  start: number,
-  end: number,
-  allowNil: boolean,
-  max: number,
-  what: string,
-): number {
-  const size = end - start;
-  if (size === 1 && buf[start] === 63) return STREAMED;
-  if (size === 2 && buf[start] === 45 && buf[start + 1] === 49 && allowNil) return NIL;
-  if (size === 0 || size > 15) throw new ProtocolError(`Malformed reply: invalid ${what} length`);
-  let n = 0;
-  for (let i = start; i < end; i++) {
-    const digit = buf[i] - 48;
-    if (digit < 0 || digit > 9) throw new ProtocolError(`Malformed reply: invalid ${what} length`);
-    n = n * 10 + digit;
-  }
-  if (n > max)
-    throw new ProtocolError(`Malformed reply: ${what} length ${n} exceeds the limit of ${max}`);
-  return n;
-}
-
-function parseDouble(text: string): number {
-  switch (text) {
-    case 'inf':
-    case '+inf':
-      return Infinity;
-    case '-inf':
-      return -Infinity;
-    case 'nan':
-    case '-nan':
-    case '+nan':
-      return NaN;
-  }
-  if (!DOUBLE.test(text)) throw new ProtocolError('Malformed reply: invalid double');
-  return Number(text);
+function streamedStringInterrupted(): ProtocolError {
+  return new ProtocolError('Malformed reply: streamed string interrupted by another type');
 }
