@@ -1,3 +1,4 @@
+import { tooManyArguments } from './argument-checks';
 import type {
   CollectionScanOptions,
   HashEntry,
@@ -24,13 +25,28 @@ async function* walk<T>(
   } while (cursor !== '0');
 }
 
+/** An iterator whose first step rejects with `error`: nothing is sent. */
+function refused(error: Error): AsyncGenerator<never, void, undefined> {
+  return walk<never>(() => Promise.reject(error));
+}
+
 /**
  * Async iterators over SCAN, HSCAN, SSCAN and ZSCAN, for `for await` loops. As with SCAN itself, an element
- * present for the whole walk is seen at least once, and may be seen more than once.
+ * present for the whole walk is seen at least once, and may be seen more than once. The base of `RedisService`
+ * and `LeasedClient`, which send each command at once: a refused call is a rejected promise.
  */
 export abstract class IteratorCommands extends ScanCommands<'service', []> {
+  protected override get queues(): boolean {
+    return false;
+  }
+
+  protected override refuse<T>(error: Error): Promise<T> {
+    return Promise.reject(error);
+  }
+
   /** Every key (matching `match`, of `type`). */
   scanIterator(options?: ScanOptions): AsyncGenerator<string, void, undefined> {
+    if (arguments.length > 1) return refused(tooManyArguments('scanIterator', arguments.length, 1));
     return walk((cursor) => this.scan(cursor, options));
   }
 
@@ -39,6 +55,8 @@ export abstract class IteratorCommands extends ScanCommands<'service', []> {
     key: RedisKey,
     options?: CollectionScanOptions,
   ): AsyncGenerator<HashEntry, void, undefined> {
+    if (arguments.length > 2)
+      return refused(tooManyArguments('hscanIterator', arguments.length, 2));
     return walk((cursor) => this.hscan(key, cursor, options));
   }
 
@@ -47,6 +65,8 @@ export abstract class IteratorCommands extends ScanCommands<'service', []> {
     key: RedisKey,
     options?: CollectionScanOptions,
   ): AsyncGenerator<string, void, undefined> {
+    if (arguments.length > 2)
+      return refused(tooManyArguments('sscanIterator', arguments.length, 2));
     return walk((cursor) => this.sscan(key, cursor, options));
   }
 
@@ -55,6 +75,8 @@ export abstract class IteratorCommands extends ScanCommands<'service', []> {
     key: RedisKey,
     options?: CollectionScanOptions,
   ): AsyncGenerator<ScoredMember, void, undefined> {
+    if (arguments.length > 2)
+      return refused(tooManyArguments('zscanIterator', arguments.length, 2));
     return walk((cursor) => this.zscan(key, cursor, options));
   }
 }
