@@ -1,4 +1,5 @@
 import type { RedisArgument } from '../protocol/resp.types';
+import { argument, flag, shape, type ValueCheck } from './argument-checks';
 import type {
   FieldValues,
   GetExOptions,
@@ -8,9 +9,9 @@ import type {
   StreamTrim,
 } from './redis-client.types';
 
-/** One key or several, as a list. */
+/** One key or several, as a list (check it with `keysError` first). */
 export function keyList(keys: RedisKey | readonly RedisKey[]): RedisKey[] {
-  return typeof keys === 'string' || Buffer.isBuffer(keys) ? [keys] : [...keys];
+  return Array.isArray(keys) ? [...(keys as readonly RedisKey[])] : [keys as RedisKey];
 }
 
 /** Field/value pairs flattened to `[f1, v1, f2, v2, ...]`. */
@@ -27,6 +28,36 @@ export function flattenPairs(values: FieldValues): RedisArgument[] {
   }
   return flat;
 }
+
+/** The shape of `SetOptions`. */
+export const SET_OPTIONS = shape({
+  ex: argument,
+  px: argument,
+  exat: argument,
+  pxat: argument,
+  keepTtl: flag,
+  nx: flag,
+  xx: flag,
+  get: flag,
+});
+
+/** The shape of `GetExOptions`. */
+export const GETEX_OPTIONS = shape({
+  ex: argument,
+  px: argument,
+  exat: argument,
+  pxat: argument,
+  persist: flag,
+});
+
+/** The shape of `StreamTrim`: exactly one of `maxlen` and `minid`. */
+export const STREAM_TRIM: ValueCheck = shape(
+  { maxlen: argument, minid: argument, approximate: flag, limit: argument },
+  (trim, path) =>
+    (trim.maxlen === undefined) === (trim.minid === undefined)
+      ? `${path} needs exactly one of maxlen and minid`
+      : undefined,
+);
 
 /** SET's options, in the order Redis documents them. */
 export function setArgs(options: SetOptions | undefined): RedisArgument[] {
@@ -57,9 +88,10 @@ export function getExArgs(options: GetExOptions | undefined): RedisArgument[] {
 
 /** `MAXLEN|MINID [=|~] threshold [LIMIT count]`. */
 export function trimArgs(trim: StreamTrim): RedisArgument[] {
-  const args: RedisArgument[] =
-    'maxlen' in trim ? ['MAXLEN', trim.approximate === true ? '~' : '=', trim.maxlen] : [];
-  if ('minid' in trim) args.push('MINID', trim.approximate === true ? '~' : '=', trim.minid);
+  const { maxlen, minid } = trim as { maxlen?: number; minid?: string };
+  const exact = trim.approximate === true ? '~' : '=';
+  const args: RedisArgument[] = maxlen !== undefined ? ['MAXLEN', exact, maxlen] : [];
+  if (minid !== undefined) args.push('MINID', exact, minid);
   if (trim.limit !== undefined) args.push('LIMIT', trim.limit);
   return args;
 }

@@ -1,8 +1,11 @@
 import type { RedisArgument } from '../protocol/resp.types';
+import { argument, flag, optionsError, shape } from './argument-checks';
 import type { Chained, ChainKind } from './command-runner';
 import type { CopyOptions, ExpireCondition, RedisKey } from './redis-client.types';
 import { asBoolean, asNumber, asOk, asString } from './reply-transforms';
 import { StringCommands } from './string-commands';
+
+const COPY_OPTIONS = shape({ db: argument, replace: flag });
 
 function expiryArgs(key: RedisKey, amount: number, condition?: ExpireCondition): RedisArgument[] {
   return condition === undefined ? [key, amount] : [key, amount, condition];
@@ -30,6 +33,7 @@ export abstract class KeyCommands<K extends ChainKind, R extends unknown[]> exte
 
   /** EXPIRE: whether the timeout was set (`false` for a missing key or an unmet condition). */
   expire(key: RedisKey, seconds: number, condition?: ExpireCondition): Chained<K, R, boolean> {
+    if (arguments.length > 3) return this.tooMany('expire', arguments.length, 3);
     return this.send('EXPIRE', expiryArgs(key, seconds, condition), asBoolean);
   }
 
@@ -39,6 +43,7 @@ export abstract class KeyCommands<K extends ChainKind, R extends unknown[]> exte
     milliseconds: number,
     condition?: ExpireCondition,
   ): Chained<K, R, boolean> {
+    if (arguments.length > 3) return this.tooMany('pexpire', arguments.length, 3);
     return this.send('PEXPIRE', expiryArgs(key, milliseconds, condition), asBoolean);
   }
 
@@ -48,46 +53,57 @@ export abstract class KeyCommands<K extends ChainKind, R extends unknown[]> exte
     unixSeconds: number,
     condition?: ExpireCondition,
   ): Chained<K, R, boolean> {
+    if (arguments.length > 3) return this.tooMany('expireat', arguments.length, 3);
     return this.send('EXPIREAT', expiryArgs(key, unixSeconds, condition), asBoolean);
   }
 
   /** PEXPIREAT: expire at a Unix time in milliseconds. */
   pexpireat(key: RedisKey, unixMs: number, condition?: ExpireCondition): Chained<K, R, boolean> {
+    if (arguments.length > 3) return this.tooMany('pexpireat', arguments.length, 3);
     return this.send('PEXPIREAT', expiryArgs(key, unixMs, condition), asBoolean);
   }
 
   /** TTL in seconds: -1 when the key has no expiry, -2 when it does not exist. */
   ttl(key: RedisKey): Chained<K, R, number> {
+    if (arguments.length > 1) return this.tooMany('ttl', arguments.length, 1);
     return this.send('TTL', [key], asNumber);
   }
 
   /** PTTL in milliseconds: -1 when the key has no expiry, -2 when it does not exist. */
   pttl(key: RedisKey): Chained<K, R, number> {
+    if (arguments.length > 1) return this.tooMany('pttl', arguments.length, 1);
     return this.send('PTTL', [key], asNumber);
   }
 
   /** PERSIST: whether an expiry was removed. */
   persist(key: RedisKey): Chained<K, R, boolean> {
+    if (arguments.length > 1) return this.tooMany('persist', arguments.length, 1);
     return this.send('PERSIST', [key], asBoolean);
   }
 
   /** TYPE: `'string'`, `'list'`, `'set'`, `'zset'`, `'hash'`, `'stream'`, or `'none'` for a missing key. */
   type(key: RedisKey): Chained<K, R, string> {
+    if (arguments.length > 1) return this.tooMany('type', arguments.length, 1);
     return this.send('TYPE', [key], asString);
   }
 
   /** RENAME: rejects with `ResponseError` (`ERR no such key`) when the key is missing. */
   rename(key: RedisKey, newKey: RedisKey): Chained<K, R, 'OK'> {
+    if (arguments.length > 2) return this.tooMany('rename', arguments.length, 2);
     return this.send('RENAME', [key, newKey], asOk);
   }
 
   /** RENAMENX: whether it was renamed (`false` when `newKey` exists). */
   renamenx(key: RedisKey, newKey: RedisKey): Chained<K, R, boolean> {
+    if (arguments.length > 2) return this.tooMany('renamenx', arguments.length, 2);
     return this.send('RENAMENX', [key, newKey], asBoolean);
   }
 
   /** COPY: whether the value was copied (`false` when the destination exists and `replace` is not set). */
   copy(source: RedisKey, destination: RedisKey, options?: CopyOptions): Chained<K, R, boolean> {
+    if (arguments.length > 3) return this.tooMany('copy', arguments.length, 3);
+    const error = optionsError('copy', options, COPY_OPTIONS);
+    if (error !== undefined) return this.refuse(error);
     const args: RedisArgument[] = [source, destination];
     if (options?.db !== undefined) args.push('DB', options.db);
     if (options?.replace === true) args.push('REPLACE');

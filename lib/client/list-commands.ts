@@ -1,4 +1,5 @@
 import type { RedisArgument } from '../protocol/resp.types';
+import { keysError } from './argument-checks';
 import { keyList } from './command-args';
 import type { Chained, ChainKind } from './command-runner';
 import { HashCommands } from './hash-commands';
@@ -40,6 +41,7 @@ export abstract class ListCommands<K extends ChainKind, R extends unknown[]> ext
     key: RedisKey,
     count?: number,
   ): Chained<K, R, string | null> | Chained<K, R, string[] | null> {
+    if (arguments.length > 2) return this.tooMany<string | null>('lpop', arguments.length, 2);
     if (count === undefined) return this.send('LPOP', [key], asNullableString);
     return this.send('LPOP', [key, count], asNullableStringArray);
   }
@@ -51,6 +53,7 @@ export abstract class ListCommands<K extends ChainKind, R extends unknown[]> ext
     key: RedisKey,
     count?: number,
   ): Chained<K, R, Buffer | null> | Chained<K, R, Buffer[] | null> {
+    if (arguments.length > 2) return this.tooMany<Buffer | null>('lpopBuffer', arguments.length, 2);
     if (count === undefined) return this.send('LPOP', [key], asNullableBuffer, true);
     return this.send('LPOP', [key, count], asNullableBufferArray, true);
   }
@@ -62,6 +65,7 @@ export abstract class ListCommands<K extends ChainKind, R extends unknown[]> ext
     key: RedisKey,
     count?: number,
   ): Chained<K, R, string | null> | Chained<K, R, string[] | null> {
+    if (arguments.length > 2) return this.tooMany<string | null>('rpop', arguments.length, 2);
     if (count === undefined) return this.send('RPOP', [key], asNullableString);
     return this.send('RPOP', [key, count], asNullableStringArray);
   }
@@ -73,37 +77,44 @@ export abstract class ListCommands<K extends ChainKind, R extends unknown[]> ext
     key: RedisKey,
     count?: number,
   ): Chained<K, R, Buffer | null> | Chained<K, R, Buffer[] | null> {
+    if (arguments.length > 2) return this.tooMany<Buffer | null>('rpopBuffer', arguments.length, 2);
     if (count === undefined) return this.send('RPOP', [key], asNullableBuffer, true);
     return this.send('RPOP', [key, count], asNullableBufferArray, true);
   }
 
   /** LRANGE: elements from `start` to `stop`, inclusive (negative indexes count from the end). */
   lrange(key: RedisKey, start: number, stop: number): Chained<K, R, string[]> {
+    if (arguments.length > 3) return this.tooMany('lrange', arguments.length, 3);
     return this.send('LRANGE', [key, start, stop], asStringArray);
   }
 
   /** LRANGE with raw bytes. */
   lrangeBuffer(key: RedisKey, start: number, stop: number): Chained<K, R, Buffer[]> {
+    if (arguments.length > 3) return this.tooMany('lrangeBuffer', arguments.length, 3);
     return this.send('LRANGE', [key, start, stop], asBufferArray, true);
   }
 
   /** LINDEX: the element at `index`, or `null`. */
   lindex(key: RedisKey, index: number): Chained<K, R, string | null> {
+    if (arguments.length > 2) return this.tooMany('lindex', arguments.length, 2);
     return this.send('LINDEX', [key, index], asNullableString);
   }
 
   /** LLEN: the list's length (0 for a missing key). */
   llen(key: RedisKey): Chained<K, R, number> {
+    if (arguments.length > 1) return this.tooMany('llen', arguments.length, 1);
     return this.send('LLEN', [key], asNumber);
   }
 
   /** LREM: removes `count` occurrences (0: all; negative: from the tail); how many were removed. */
   lrem(key: RedisKey, count: number, element: RedisArgument): Chained<K, R, number> {
+    if (arguments.length > 3) return this.tooMany('lrem', arguments.length, 3);
     return this.send('LREM', [key, count, element], asNumber);
   }
 
   /** LTRIM: keeps `start`..`stop` only. */
   ltrim(key: RedisKey, start: number, stop: number): Chained<K, R, 'OK'> {
+    if (arguments.length > 3) return this.tooMany('ltrim', arguments.length, 3);
     return this.send('LTRIM', [key, start, stop], asOk);
   }
 
@@ -114,6 +125,7 @@ export abstract class ListCommands<K extends ChainKind, R extends unknown[]> ext
     from: ListSide,
     to: ListSide,
   ): Chained<K, R, string | null> {
+    if (arguments.length > 4) return this.tooMany('lmove', arguments.length, 4);
     return this.send('LMOVE', [source, destination, from, to], asNullableString);
   }
 
@@ -125,6 +137,9 @@ export abstract class ListCommands<K extends ChainKind, R extends unknown[]> ext
     keys: RedisKey | readonly RedisKey[],
     timeoutSeconds: number,
   ): Chained<K, R, KeyedElement | null> {
+    if (arguments.length > 2) return this.tooMany('blpop', arguments.length, 2);
+    const error = keysError('blpop', keys);
+    if (error !== undefined) return this.refuse(error);
     return this.send('BLPOP', [...keyList(keys), timeoutSeconds], asKeyedElement, false, true);
   }
 
@@ -133,6 +148,9 @@ export abstract class ListCommands<K extends ChainKind, R extends unknown[]> ext
     keys: RedisKey | readonly RedisKey[],
     timeoutSeconds: number,
   ): Chained<K, R, KeyedElement | null> {
+    if (arguments.length > 2) return this.tooMany('brpop', arguments.length, 2);
+    const error = keysError('brpop', keys);
+    if (error !== undefined) return this.refuse(error);
     return this.send('BRPOP', [...keyList(keys), timeoutSeconds], asKeyedElement, false, true);
   }
 
@@ -144,6 +162,7 @@ export abstract class ListCommands<K extends ChainKind, R extends unknown[]> ext
     to: ListSide,
     timeoutSeconds: number,
   ): Chained<K, R, string | null> {
+    if (arguments.length > 5) return this.tooMany('blmove', arguments.length, 5);
     return this.send(
       'BLMOVE',
       [source, destination, from, to, timeoutSeconds],

@@ -1,4 +1,5 @@
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
+import { argument, optionsError, shape } from './argument-checks';
 import type { Chained, ChainKind } from './command-runner';
 import type {
   CollectionScanOptions,
@@ -21,6 +22,12 @@ export interface ScanPage<T> {
   cursor: string;
   items: T[];
 }
+
+/** The shape of `ScanOptions`. */
+export const SCAN_OPTIONS = shape({ match: argument, count: argument, type: argument });
+
+/** The shape of `CollectionScanOptions`. */
+export const COLLECTION_SCAN_OPTIONS = shape({ match: argument, count: argument });
 
 /** `MATCH`, `COUNT` and `TYPE` arguments. */
 export function scanArgs(
@@ -60,6 +67,9 @@ export abstract class ScanCommands<K extends ChainKind, R extends unknown[]> ext
 > {
   /** SCAN: one page of keys. Start at cursor `'0'`; the walk is over when the returned cursor is `'0'`. */
   scan(cursor: string | number, options?: ScanOptions): Chained<K, R, ScanPage<string>> {
+    if (arguments.length > 2) return this.tooMany('scan', arguments.length, 2);
+    const error = optionsError('scan', options, SCAN_OPTIONS);
+    if (error !== undefined) return this.refuse(error);
     return this.send('SCAN', [cursor, ...scanArgs(options)], asKeyPage);
   }
 
@@ -69,6 +79,9 @@ export abstract class ScanCommands<K extends ChainKind, R extends unknown[]> ext
     cursor: string | number,
     options?: CollectionScanOptions,
   ): Chained<K, R, ScanPage<HashEntry>> {
+    if (arguments.length > 3) return this.tooMany('hscan', arguments.length, 3);
+    const error = optionsError('hscan', options, COLLECTION_SCAN_OPTIONS);
+    if (error !== undefined) return this.refuse(error);
     return this.send('HSCAN', [key, cursor, ...scanArgs(options)], asHashPage);
   }
 
@@ -78,6 +91,9 @@ export abstract class ScanCommands<K extends ChainKind, R extends unknown[]> ext
     cursor: string | number,
     options?: CollectionScanOptions,
   ): Chained<K, R, ScanPage<string>> {
+    if (arguments.length > 3) return this.tooMany('sscan', arguments.length, 3);
+    const error = optionsError('sscan', options, COLLECTION_SCAN_OPTIONS);
+    if (error !== undefined) return this.refuse(error);
     return this.send('SSCAN', [key, cursor, ...scanArgs(options)], asKeyPage);
   }
 
@@ -87,6 +103,9 @@ export abstract class ScanCommands<K extends ChainKind, R extends unknown[]> ext
     cursor: string | number,
     options?: CollectionScanOptions,
   ): Chained<K, R, ScanPage<ScoredMember>> {
+    if (arguments.length > 3) return this.tooMany('zscan', arguments.length, 3);
+    const error = optionsError('zscan', options, COLLECTION_SCAN_OPTIONS);
+    if (error !== undefined) return this.refuse(error);
     return this.send('ZSCAN', [key, cursor, ...scanArgs(options)], asZsetPage);
   }
 }

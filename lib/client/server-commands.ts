@@ -15,11 +15,13 @@ export abstract class ServerCommands<
 > extends StreamCommands<K, R> {
   /** PING: `'PONG'`, or `message` echoed back. */
   ping(message?: RedisArgument): Chained<K, R, string> {
+    if (arguments.length > 1) return this.tooMany('ping', arguments.length, 1);
     return this.send('PING', message === undefined ? [] : [message], asString);
   }
 
   /** ECHO: `message` back. */
   echo(message: RedisArgument): Chained<K, R, string> {
+    if (arguments.length > 1) return this.tooMany('echo', arguments.length, 1);
     return this.send('ECHO', [message], asString);
   }
 
@@ -33,26 +35,31 @@ export abstract class ServerCommands<
 
   /** DBSIZE: the number of keys in the selected database. */
   dbsize(): Chained<K, R, number> {
+    if (arguments.length > 0) return this.tooMany('dbsize', arguments.length, 0);
     return this.send('DBSIZE', [], asNumber);
   }
 
   /** FLUSHDB: removes every key of the selected database. */
   flushdb(mode?: 'ASYNC' | 'SYNC'): Chained<K, R, 'OK'> {
+    if (arguments.length > 1) return this.tooMany('flushdb', arguments.length, 1);
     return this.send('FLUSHDB', mode === undefined ? [] : [mode], asOk);
   }
 
   /** TIME: the server clock. */
   time(): Chained<K, R, RedisTime> {
+    if (arguments.length > 0) return this.tooMany('time', arguments.length, 0);
     return this.send('TIME', [], asTime);
   }
 
   /** PUBLISH: how many subscribers received the message (on this node). */
   publish(channel: RedisArgument, message: RedisArgument): Chained<K, R, number> {
+    if (arguments.length > 2) return this.tooMany('publish', arguments.length, 2);
     return this.send('PUBLISH', [channel, message], asNumber);
   }
 
   /** SPUBLISH (Redis 7+): publishes to a shard channel. */
   spublish(shardChannel: RedisArgument, message: RedisArgument): Chained<K, R, number> {
+    if (arguments.length > 2) return this.tooMany('spublish', arguments.length, 2);
     return this.send('SPUBLISH', [shardChannel, message], asNumber);
   }
 }

@@ -21,16 +21,19 @@ export abstract class SetCommands<K extends ChainKind, R extends unknown[]> exte
 
   /** SMEMBERS: every member (a RESP3 set arrives as an array too), in no particular order. */
   smembers(key: RedisKey): Chained<K, R, string[]> {
+    if (arguments.length > 1) return this.tooMany('smembers', arguments.length, 1);
     return this.send('SMEMBERS', [key], asStringArray);
   }
 
   /** SMEMBERS with raw bytes. */
   smembersBuffer(key: RedisKey): Chained<K, R, Buffer[]> {
+    if (arguments.length > 1) return this.tooMany('smembersBuffer', arguments.length, 1);
     return this.send('SMEMBERS', [key], asBufferArray, true);
   }
 
   /** SISMEMBER: whether it is a member. */
   sismember(key: RedisKey, member: RedisArgument): Chained<K, R, boolean> {
+    if (arguments.length > 2) return this.tooMany('sismember', arguments.length, 2);
     return this.send('SISMEMBER', [key, member], asBoolean);
   }
 
@@ -41,6 +44,7 @@ export abstract class SetCommands<K extends ChainKind, R extends unknown[]> exte
 
   /** SCARD: the number of members. */
   scard(key: RedisKey): Chained<K, R, number> {
+    if (arguments.length > 1) return this.tooMany('scard', arguments.length, 1);
     return this.send('SCARD', [key], asNumber);
   }
 

@@ -1,4 +1,15 @@
 import type { RedisArgument } from '../protocol/resp.types';
+import {
+  argument,
+  flag,
+  keysError,
+  oneOf,
+  optionsError,
+  requires,
+  shape,
+  valueError,
+  type ValueCheck,
+} from './argument-checks';
 import { keyList, scoreArg } from './command-args';
 import type { Chained, ChainKind } from './command-runner';
 import type {
@@ -20,6 +31,34 @@ import {
   asStringArray,
 } from './reply-transforms';
 import { SetCommands } from './set-commands';
+
+const ZADD_OPTIONS = shape({ nx: flag, xx: flag, gt: flag, lt: flag, ch: flag });
+
+/** A score: a number (infinities included) or Redis's own spelling (`'+inf'`, `'1.5'`). */
+const score: ValueCheck = (value, path) =>
+  (typeof value === 'number' && !Number.isNaN(value)) ||
+  typeof value === 'string' ||
+  typeof value === 'bigint'
+    ? undefined
+    : `${path} must be a number or a string, got ${typeof value}`;
+
+const ZADD_MEMBER = shape({ score, member: argument }, requires('score', 'member'));
+
+const ZRANGE_OPTIONS = shape({
+  by: oneOf('RANK', 'SCORE', 'LEX'),
+  rev: flag,
+  limit: shape({ offset: argument, count: argument }, requires('offset', 'count')),
+});
+
+/** `{ score, member }` or an array of them (ioredis's `zadd(key, score, member, ...)` is refused, not misread). */
+function membersError(members: unknown): TypeError | undefined {
+  if (!Array.isArray(members)) return valueError('zadd', members, ZADD_MEMBER, 'members');
+  for (let i = 0; i < members.length; i++) {
+    const error = valueError('zadd', members[i], ZADD_MEMBER, `members[${i}]`);
+    if (error !== undefined) return error;
+  }
+  return undefined;
+}
 
 function zrangeArgs(
   key: RedisKey,
@@ -50,6 +89,9 @@ export abstract class SortedSetCommands<
     members: ZAddMember | readonly ZAddMember[],
     options?: ZAddOptions,
   ): Chained<K, R, number> {
+    if (arguments.length > 3) return this.tooMany('zadd', arguments.length, 3);
+    const error = membersError(members) ?? optionsError('zadd', options, ZADD_OPTIONS);
+    if (error !== undefined) return this.refuse(error);
     const args: RedisArgument[] = [key];
     if (options?.nx === true) args.push('NX');
     if (options?.xx === true) args.push('XX');
@@ -63,6 +105,7 @@ export abstract class SortedSetCommands<
 
   /** ZINCRBY: the member's new score. */
   zincrby(key: RedisKey, increment: number, member: RedisArgument): Chained<K, R, number> {
+    if (arguments.length > 3) return this.tooMany('zincrby', arguments.length, 3);
     return this.send('ZINCRBY', [key, scoreArg(increment), member], asDouble);
   }
 
@@ -73,6 +116,9 @@ export abstract class SortedSetCommands<
     stop: ZBound,
     options?: ZRangeOptions,
   ): Chained<K, R, string[]> {
+    if (arguments.length > 4) return this.tooMany('zrange', arguments.length, 4);
+    const error = optionsError('zrange', options, ZRANGE_OPTIONS);
+    if (error !== undefined) return this.refuse(error);
     return this.send('ZRANGE', zrangeArgs(key, start, stop, options), asStringArray);
   }
 
@@ -83,6 +129,9 @@ export abstract class SortedSetCommands<
     stop: ZBound,
     options?: ZRangeOptions,
   ): Chained<K, R, ScoredMember[]> {
+    if (arguments.length > 4) return this.tooMany('zrangeWithScores', arguments.length, 4);
+    const error = optionsError('zrangeWithScores', options, ZRANGE_OPTIONS);
+    if (error !== undefined) return this.refuse(error);
     const args = zrangeArgs(key, start, stop, options);
     args.push('WITHSCORES');
     return this.send('ZRANGE', args, asScoredMembers);
@@ -90,16 +139,19 @@ export abstract class SortedSetCommands<
 
   /** ZRANK: the member's rank from the lowest score, or `null`. */
   zrank(key: RedisKey, member: RedisArgument): Chained<K, R, number | null> {
+    if (arguments.length > 2) return this.tooMany('zrank', arguments.length, 2);
     return this.send('ZRANK', [key, member], asNullableNumber);
   }
 
   /** ZREVRANK: the member's rank from the highest score, or `null`. */
   zrevrank(key: RedisKey, member: RedisArgument): Chained<K, R, number | null> {
+    if (arguments.length > 2) return this.tooMany('zrevrank', arguments.length, 2);
     return this.send('ZREVRANK', [key, member], asNullableNumber);
   }
 
   /** ZSCORE: the member's score, or `null`. */
   zscore(key: RedisKey, member: RedisArgument): Chained<K, R, number | null> {
+    if (arguments.length > 2) return this.tooMany('zscore', arguments.length, 2);
     return this.send('ZSCORE', [key, member], asNullableDouble);
   }
 
@@ -110,21 +162,25 @@ export abstract class SortedSetCommands<
 
   /** ZCARD: the number of members. */
   zcard(key: RedisKey): Chained<K, R, number> {
+    if (arguments.length > 1) return this.tooMany('zcard', arguments.length, 1);
     return this.send('ZCARD', [key], asNumber);
   }
 
   /** ZCOUNT: members with a score between `min` and `max` (`'(1'`, `'-inf'`... allowed). */
   zcount(key: RedisKey, min: ZBound, max: ZBound): Chained<K, R, number> {
+    if (arguments.length > 3) return this.tooMany('zcount', arguments.length, 3);
     return this.send('ZCOUNT', [key, scoreArg(min), scoreArg(max)], asNumber);
   }
 
   /** ZPOPMIN: removes and returns up to `count` lowest members (`[]` when empty). */
   zpopmin(key: RedisKey, count?: number): Chained<K, R, ScoredMember[]> {
+    if (arguments.length > 2) return this.tooMany('zpopmin', arguments.length, 2);
     return this.send('ZPOPMIN', count === undefined ? [key] : [key, count], asScoredMembers);
   }
 
   /** ZPOPMAX: removes and returns up to `count` highest members (`[]` when empty). */
   zpopmax(key: RedisKey, count?: number): Chained<K, R, ScoredMember[]> {
+    if (arguments.length > 2) return this.tooMany('zpopmax', arguments.length, 2);
     return this.send('ZPOPMAX', count === undefined ? [key] : [key, count], asScoredMembers);
   }
 
@@ -133,6 +189,9 @@ export abstract class SortedSetCommands<
     keys: RedisKey | readonly RedisKey[],
     timeoutSeconds: number,
   ): Chained<K, R, KeyedScoredMember | null> {
+    if (arguments.length > 2) return this.tooMany('bzpopmin', arguments.length, 2);
+    const error = keysError('bzpopmin', keys);
+    if (error !== undefined) return this.refuse(error);
     return this.send(
       'BZPOPMIN',
       [...keyList(keys), timeoutSeconds],
@@ -147,6 +206,9 @@ export abstract class SortedSetCommands<
     keys: RedisKey | readonly RedisKey[],
     timeoutSeconds: number,
   ): Chained<K, R, KeyedScoredMember | null> {
+    if (arguments.length > 2) return this.tooMany('bzpopmax', arguments.length, 2);
+    const error = keysError('bzpopmax', keys);
+    if (error !== undefined) return this.refuse(error);
     return this.send(
       'BZPOPMAX',
       [...keyList(keys), timeoutSeconds],

@@ -1,5 +1,6 @@
 import type { RedisArgument } from '../protocol/resp.types';
-import { flattenPairs, streamsArgs, trimArgs } from './command-args';
+import { argument, flag, optionsError, pairsError, shape, valueError } from './argument-checks';
+import { flattenPairs, STREAM_TRIM, streamsArgs, trimArgs } from './command-args';
 import type { Chained, ChainKind } from './command-runner';
 import type {
   FieldValues,
@@ -28,6 +29,12 @@ import {
 } from './reply-transforms';
 import { SortedSetCommands } from './sorted-set-commands';
 
+const XADD_OPTIONS = shape({ nomkstream: flag, trim: STREAM_TRIM });
+const XRANGE_OPTIONS = shape({ count: argument });
+const XREAD_OPTIONS = shape({ count: argument, block: argument });
+const XREADGROUP_OPTIONS = shape({ count: argument, block: argument, noack: flag });
+const XGROUP_CREATE_OPTIONS = shape({ mkstream: flag, entriesRead: argument });
+
 function readArgs(options: XReadOptions | undefined): RedisArgument[] {
   const args: RedisArgument[] = [];
   if (options?.count !== undefined) args.push('COUNT', options.count);
@@ -51,6 +58,11 @@ export abstract class StreamCommands<
     fields: FieldValues,
     options?: XAddOptions,
   ): Chained<K, R, string | null> {
+    if (arguments.length > 4) return this.tooMany('xadd', arguments.length, 4);
+    const error =
+      pairsError('xadd', fields, 'fields', '[field, value]') ??
+      optionsError('xadd', options, XADD_OPTIONS);
+    if (error !== undefined) return this.refuse(error);
     const args: RedisArgument[] = [key];
     if (options?.nomkstream === true) args.push('NOMKSTREAM');
     if (options?.trim !== undefined) args.push(...trimArgs(options.trim));
@@ -65,6 +77,9 @@ export abstract class StreamCommands<
     end = '+',
     options?: XRangeOptions,
   ): Chained<K, R, StreamEntry[]> {
+    if (arguments.length > 4) return this.tooMany('xrange', arguments.length, 4);
+    const error = optionsError('xrange', options, XRANGE_OPTIONS);
+    if (error !== undefined) return this.refuse(error);
     const args: RedisArgument[] = [key, start, end];
     if (options?.count !== undefined) args.push('COUNT', options.count);
     return this.send('XRANGE', args, asStreamEntries);
@@ -77,6 +92,9 @@ export abstract class StreamCommands<
     start = '-',
     options?: XRangeOptions,
   ): Chained<K, R, StreamEntry[]> {
+    if (arguments.length > 4) return this.tooMany('xrevrange', arguments.length, 4);
+    const error = optionsError('xrevrange', options, XRANGE_OPTIONS);
+    if (error !== undefined) return this.refuse(error);
     const args: RedisArgument[] = [key, end, start];
     if (options?.count !== undefined) args.push('COUNT', options.count);
     return this.send('XREVRANGE', args, asStreamEntries);
@@ -84,6 +102,7 @@ export abstract class StreamCommands<
 
   /** XLEN: the number of entries. */
   xlen(key: RedisKey): Chained<K, R, number> {
+    if (arguments.length > 1) return this.tooMany('xlen', arguments.length, 1);
     return this.send('XLEN', [key], asNumber);
   }
 
@@ -94,6 +113,9 @@ export abstract class StreamCommands<
 
   /** XTRIM: how many entries were evicted. */
   xtrim(key: RedisKey, trim: StreamTrim): Chained<K, R, number> {
+    if (arguments.length > 2) return this.tooMany('xtrim', arguments.length, 2);
+    const error = valueError('xtrim', trim, STREAM_TRIM, 'trim');
+    if (error !== undefined) return this.refuse(error);
     return this.send('XTRIM', [key, ...trimArgs(trim)], asNumber);
   }
 
@@ -104,6 +126,9 @@ export abstract class StreamCommands<
     id = '$',
     options?: XGroupCreateOptions,
   ): Chained<K, R, 'OK'> {
+    if (arguments.length > 4) return this.tooMany('xgroupCreate', arguments.length, 4);
+    const error = optionsError('xgroupCreate', options, XGROUP_CREATE_OPTIONS);
+    if (error !== undefined) return this.refuse(error);
     const args: RedisArgument[] = [key, group, id];
     if (options?.mkstream === true) args.push('MKSTREAM');
     if (options?.entriesRead !== undefined) args.push('ENTRIESREAD', options.entriesRead);
@@ -112,6 +137,7 @@ export abstract class StreamCommands<
 
   /** XGROUP DESTROY: whether the group existed. */
   xgroupDestroy(key: RedisKey, group: string): Chained<K, R, boolean> {
+    if (arguments.length > 2) return this.tooMany('xgroupDestroy', arguments.length, 2);
     return this.send('XGROUP DESTROY', [key, group], asBoolean);
   }
 
@@ -122,6 +148,7 @@ export abstract class StreamCommands<
 
   /** XPENDING summary: count, id range, and pending count per consumer. */
   xpending(key: RedisKey, group: string): Chained<K, R, StreamPendingSummary> {
+    if (arguments.length > 2) return this.tooMany('xpending', arguments.length, 2);
     return this.send('XPENDING', [key, group], asPendingSummary);
   }
 
@@ -130,6 +157,11 @@ export abstract class StreamCommands<
    * stream that has any; `[]` when none has (or the block timed out).
    */
   xread(streams: StreamOffsets, options?: XReadOptions): Chained<K, R, StreamBatch[]> {
+    if (arguments.length > 2) return this.tooMany('xread', arguments.length, 2);
+    const error =
+      pairsError('xread', streams, 'streams', '[key, id]') ??
+      optionsError('xread', options, XREAD_OPTIONS);
+    if (error !== undefined) return this.refuse(error);
     return this.send(
       'XREAD',
       [...readArgs(options), ...streamsArgs(streams)],
@@ -149,6 +181,11 @@ export abstract class StreamCommands<
     streams: StreamOffsets,
     options?: XReadGroupOptions,
   ): Chained<K, R, Array<StreamBatch<StreamGroupEntry>>> {
+    if (arguments.length > 4) return this.tooMany('xreadgroup', arguments.length, 4);
+    const error =
+      pairsError('xreadgroup', streams, 'streams', '[key, id]') ??
+      optionsError('xreadgroup', options, XREADGROUP_OPTIONS);
+    if (error !== undefined) return this.refuse(error);
     const args: RedisArgument[] = ['GROUP', group, consumer, ...readArgs(options)];
     if (options?.noack === true) args.push('NOACK');
     args.push(...streamsArgs(streams));
