@@ -163,8 +163,7 @@ export function pairsError(
 
 /** One key or an array of keys (anything else would be spread, or refused late by the encoder). */
 export function keysError(helper: string, keys: unknown): TypeError | undefined {
-  if (Array.isArray(keys) || typeof keys === 'string' || keys instanceof Uint8Array)
-    return undefined;
+  if (Array.isArray(keys) || isArgument(keys)) return undefined;
   return new TypeError(`${helper}(): keys must be a key or an array of keys, got ${kindOf(keys)}`);
 }
 

@@ -378,7 +378,7 @@ describe.each(PROTOCOLS)('helper arguments against a real server (RESP%i)', (pro
         () => js().scan(0, 'MATCH', 'x*'),
         () => js().hscan(k, 0, { match: 'x*', type: 'hash' }),
         () => js().blpop({ key: k }, 0),
-        () => js().bzpopmin(7, 0),
+        () => js().bzpopmin(new Set([k]), 0),
       ];
       for (const call of calls) {
         const error = await rejectionOf(call() as Promise<unknown>);
@@ -445,6 +445,20 @@ describe.each(PROTOCOLS)('helper arguments against a real server (RESP%i)', (pro
       await expect(redis().exists(s, l, h, z)).resolves.toBe(4);
       await expect(redis().del(s, l, h, z)).resolves.toBe(4);
       await expect(redis().dbsize()).resolves.toBe(0);
+    });
+
+    it('blocking pops take one key (bytes included) or an array of keys, and name a bad one', async () => {
+      const l = key('l');
+      await redis().rpush(l, 'a', 'b');
+      const bytes = new Uint8Array(Buffer.from(l));
+      await expect(js().brpop(bytes, 0.01)).resolves.toEqual({ key: l, element: 'b' });
+      await expect(redis().blpop([key('none'), l], 0.01)).resolves.toEqual({
+        key: l,
+        element: 'a',
+      });
+      const error = await rejectionOf(js().blpop({ key: l }, 0.01) as Promise<unknown>);
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error.message).toBe('blpop(): keys must be a key or an array of keys, got an object');
     });
 
     it('refuse an array or an object as one member with a TypeError, writing nothing', async () => {
