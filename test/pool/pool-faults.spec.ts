@@ -1,4 +1,6 @@
 import * as net from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   ConnectionError,
   RedisError,
@@ -17,6 +19,12 @@ import {
   uniqueName,
   watchUnhandledRejections,
 } from './pool-checks';
+
+/** A real `gc()`: jest does not pass `--expose-gc` on, but a context created after setting the flag has it. */
+function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
 
 describe('ConnectionPool under faults', () => {
   watchUnhandledRejections();
@@ -412,48 +420,133 @@ describe('ConnectionPool under faults', () => {
     await expectOwnReply(pool);
   });
 
-  it('17: callers hammering a dead server get fast typed errors, memory stays flat, recovery is no burst', async () => {
-    open({ maxConnections: 4, retry: { baseDelayMs: 50, maxDelayMs: 500 } });
-    const connects: number[] = [];
-    pool.on('connect', () => connects.push(Date.now()));
-    const failures = countConnectFailures();
-    await expectOwnReply(pool);
-    await server.kill();
-    global.gc?.();
-    const heapBefore = process.memoryUsage().heapUsed;
-    let calls = 0;
-    let slowest = 0;
-    const untyped: unknown[] = [];
-    const downUntil = Date.now() + 3000;
-    await Promise.all(
-      Array.from({ length: 50 }, async () => {
-        while (Date.now() < downUntil) {
-          const started = Date.now();
-          const e = await pool.executeCommand('GET', 'x').catch((error: unknown) => error);
-          slowest = Math.max(slowest, Date.now() - started);
-          calls++;
-          if (!(e instanceof ConnectionError || e instanceof TimeoutError)) untyped.push(e);
+  it('17: callers hammering a dead, then unreachable server get fast typed errors, a bounded backlog and flat memory; recovery is no burst', async () => {
+    const gc = exposeGc();
+    /** What is live after a full collection: the JS heap and the Buffers. */
+    const liveBytes = async () => {
+      gc();
+      // The memory of Buffers found dead is given back a moment after the collection: collect once more then.
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+      const { heapUsed, arrayBuffers } = process.memoryUsage();
+      return heapUsed + arrayBuffers;
+    };
+    const proxy = await startTcpProxy({ host: server.host, port: server.port });
+    try {
+      // Above the 50 callers of the first part, so that only the partition can fill the backlog.
+      const maxQueueLength = 100;
+      open({
+        host: proxy.host,
+        port: proxy.port,
+        maxConnections: 4,
+        maxQueueLength,
+        // A connect into the partition below hangs for all of it.
+        connectTimeoutMs: 10_000,
+        retry: { baseDelayMs: 50, maxDelayMs: 500 },
+      });
+      const connects: number[] = [];
+      pool.on('connect', () => connects.push(Date.now()));
+      const failures = countConnectFailures();
+      await expectOwnReply(pool);
+
+      // Dead: every connect is refused at once. (Commands sent before the pool saw its connection close would be
+      // retried within their deadline, as in 12; these callers come after.)
+      await server.kill();
+      for (let i = 0; i < 100 && pool.stats().total > 0; i++) await sleep(10);
+      expect(pool.stats().total).toBe(0);
+      const beforeDead = await liveBytes();
+      let calls = 0;
+      let slowest = 0;
+      const untyped: unknown[] = [];
+      const downUntil = Date.now() + 3000;
+      await Promise.all(
+        Array.from({ length: 50 }, async () => {
+          while (Date.now() < downUntil) {
+            const started = Date.now();
+            const e = await pool.executeCommand('GET', 'x').catch((error: unknown) => error);
+            slowest = Math.max(slowest, Date.now() - started);
+            calls++;
+            if (!(e instanceof ConnectionError || e instanceof TimeoutError)) untyped.push(e);
+            await sleep(5);
+          }
+        }),
+      );
+      expect(untyped).toEqual([]);
+      expect(calls).toBeGreaterThan(1000);
+      expect(slowest).toBeLessThan(1000);
+      expect(failures.length).toBeLessThan(30);
+      expect(pool.stats()).toMatchObject({ queued: 0, pending: 0 });
+      expect((await liveBytes()) - beforeDead).toBeLessThan(16 * 1024 * 1024);
+
+      // Unreachable: connects hang, and callers who do not wait for each other keep sending 32 KB values. Only
+      // maxQueueLength of them may wait for a connection; the rest fail at once.
+      proxy.setMode('blackhole');
+      const baseline = await liveBytes();
+      let issued = 0;
+      let outstanding = 0;
+      let slowestHammered = 0;
+      let peakQueued = 0;
+      let peakBytes = 0;
+      const unexpected: unknown[] = [];
+      const partitionUntil = Date.now() + 2500;
+      const hammering = Array.from({ length: 10 }, async (_, caller) => {
+        while (Date.now() < partitionUntil) {
+          for (let i = 0; i < 3; i++) {
+            const started = Date.now();
+            issued++;
+            outstanding++;
+            pool
+              .execute('SET', [`hammer:${caller}`, Buffer.alloc(32 * 1024)], { timeoutMs: 500 })
+              .then(
+                (reply: unknown) => unexpected.push(reply),
+                (error: unknown) => {
+                  if (!(error instanceof RedisError)) unexpected.push(error);
+                },
+              )
+              .finally(() => {
+                outstanding--;
+                slowestHammered = Math.max(slowestHammered, Date.now() - started);
+              });
+          }
           await sleep(5);
         }
-      }),
-    );
-    expect(untyped).toEqual([]);
-    expect(calls).toBeGreaterThan(1000);
-    expect(slowest).toBeLessThan(1000);
-    expect(failures.length).toBeLessThan(30);
-    expect(pool.stats()).toMatchObject({ queued: 0, pending: 0 });
-    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
-    expect(heapGrowth).toBeLessThan(50 * 1024 * 1024);
-    const connectsBefore = connects.length;
-    await server.start();
-    let recovered = false;
-    for (let i = 0; i < 60 && !recovered; i++) {
-      recovered = (await pool.executeCommand('PING').catch(() => null)) === 'PONG';
-      if (!recovered) await sleep(50);
+      });
+      const sampling = (async () => {
+        while (Date.now() < partitionUntil) {
+          await sleep(400);
+          peakQueued = Math.max(peakQueued, pool.stats().queued);
+          peakBytes = Math.max(peakBytes, (await liveBytes()) - baseline);
+        }
+      })();
+      await Promise.all([...hammering, sampling]);
+      for (let i = 0; i < 200 && outstanding > 0; i++) await sleep(10);
+      expect(outstanding).toBe(0);
+      expect(unexpected).toEqual([]);
+      expect(slowestHammered).toBeLessThan(1000);
+      expect(peakQueued).toBeLessThanOrEqual(maxQueueLength);
+      // At 1200 a second or more, an unbounded backlog holds the last 500 ms of values: over 600 of them, 19 MB and
+      // more. The bounded one holds 100: 3.2 MB.
+      expect(issued).toBeGreaterThan(3000);
+      expect(peakBytes).toBeLessThan(12 * 1024 * 1024);
+      expect(pool.stats()).toMatchObject({ queued: 0, pending: 0 });
+
+      const connectsBefore = connects.length;
+      await server.start();
+      proxy.setMode('pass');
+      // The connect hanging in the partition goes with it.
+      proxy.cutAll();
+      let recovered = false;
+      for (let i = 0; i < 60 && !recovered; i++) {
+        recovered = (await pool.executeCommand('PING').catch(() => null)) === 'PONG';
+        if (!recovered) await sleep(50);
+      }
+      expect(recovered).toBe(true);
+      await Promise.all(Array.from({ length: 200 }, () => pool.executeCommand('PING')));
+      expect(connects.length - connectsBefore).toBeLessThanOrEqual(4);
+      expect(await serverConnections(server, name)).toBeLessThanOrEqual(4);
+    } finally {
+      await pool.disconnect();
+      await proxy.close();
     }
-    expect(recovered).toBe(true);
-    await Promise.all(Array.from({ length: 200 }, () => pool.executeCommand('PING')));
-    expect(connects.length - connectsBefore).toBeLessThanOrEqual(4);
-    expect(await serverConnections(server, name)).toBeLessThanOrEqual(4);
   });
 });
