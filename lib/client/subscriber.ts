@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Connection } from '../connection/connection';
 import { PoolClosedError } from '../errors/redis-pool.errors';
+import { emitSafely } from '../utils/safe-emit';
 import type { RedisPool } from '../pool/redis-pool.interface';
 import type { RedisReply } from '../protocol/resp.types';
 
@@ -282,7 +283,7 @@ export class Subscriber extends EventEmitter {
   }
 
   private report(error: unknown): void {
-    if (this.listenerCount('error') > 0) this.emit('error', error);
+    if (this.listenerCount('error') > 0) emitSafely(this, 'error', error);
   }
 
   private readonly onClose = (): void => {
@@ -317,7 +318,7 @@ export class Subscriber extends EventEmitter {
     }
     try {
       await this.connect();
-      if (this.connection !== null) this.emit('reconnect');
+      if (this.connection !== null) emitSafely(this, 'reconnect');
     } catch (error) {
       this.report(error);
       this.scheduleReconnect();

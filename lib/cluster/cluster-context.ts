@@ -1,13 +1,13 @@
 import type { ClusterError, PoolClosedError } from '../errors/redis-pool.errors';
 import type { ClusterMap } from './cluster-map';
-import type { ResolvedClusterOptions } from './cluster-options';
+import type { ClusterSettings } from './cluster-options';
 
 /**
  * What a `ClusterPool` shares with the parts it delegates to (the refresher and the router): its options, its
  * map of nodes and its lifecycle, without handing them the pool itself.
  */
 export interface ClusterContext {
-  readonly config: ResolvedClusterOptions;
+  readonly config: ClusterSettings;
   readonly map: ClusterMap;
   /** Whether `disconnect()` was called: nothing new starts after that. */
   isClosed(): boolean;

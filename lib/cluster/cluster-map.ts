@@ -28,10 +28,15 @@ export class ClusterMap {
   private shardList: Shard[] = [];
   private next = 0;
 
+  /** Held in a private field: `inspect()` (even with `customInspect: false`) and spreading never see it. */
+  readonly #poolOptions: PoolOptions;
+
   constructor(
-    private readonly poolOptions: PoolOptions,
+    poolOptions: PoolOptions,
     private readonly onPool: (pool: ConnectionPool, key: string) => void,
-  ) {}
+  ) {
+    this.#poolOptions = poolOptions;
+  }
 
   /** Whether a topology was applied yet. */
   get known(): boolean {
@@ -44,7 +49,7 @@ export class ClusterMap {
     let node = this.nodes.get(key);
     if (node === undefined) {
       const pool = new ConnectionPool({
-        ...this.poolOptions,
+        ...this.#poolOptions,
         host: address.host,
         port: address.port,
       });

@@ -55,9 +55,14 @@ export interface ResolvedClusterOptions {
   queryTimeoutMs: number;
   /** The nodes' retry backoff, which also paces retries of failovers, TRYAGAIN and CLUSTERDOWN. */
   backoff: { baseDelayMs: number; maxDelayMs: number };
-  /** What every node's `ConnectionPool` gets, besides its host and port. */
+  /** Whether the nodes are reached over TLS (announced addresses are then the TLS ports). */
+  nodeTls: boolean;
+  /** What every node's `ConnectionPool` gets, besides its host and port (credentials included). */
   node: PoolOptions;
 }
+
+/** The cluster settings without the node options: what routing and refreshing need, and no credential. */
+export type ClusterSettings = Omit<ResolvedClusterOptions, 'node'>;
 
 /** Checks the options and applies defaults. @throws ConfigurationError naming the bad option. */
 export function resolveClusterOptions(options: ClusterPoolOptions): ResolvedClusterOptions {
@@ -100,6 +105,7 @@ export function resolveClusterOptions(options: ClusterPoolOptions): ResolvedClus
       baseDelayMs: node.retry?.baseDelayMs ?? POOL_DEFAULTS.retry.baseDelayMs,
       maxDelayMs: node.retry?.maxDelayMs ?? POOL_DEFAULTS.retry.maxDelayMs,
     },
+    nodeTls: node.tls !== undefined && node.tls !== false,
     node: { ...node, readOnly: readFrom === 'replica' },
   };
 }

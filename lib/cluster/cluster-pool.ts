@@ -15,7 +15,7 @@ import {
   clusterOptionsFromUrls,
   resolveClusterOptions,
   type ClusterPoolOptions,
-  type ResolvedClusterOptions,
+  type ClusterSettings,
 } from './cluster-options';
 import { ClusterRefresher } from './cluster-refresher';
 import { ClusterRouter } from './cluster-router';
@@ -42,7 +42,8 @@ export type { ClusterHealth } from './cluster-health';
  */
 export class ClusterPool extends PoolSurface implements RedisPool {
   protected readonly description = 'cluster pool';
-  private readonly config: ResolvedClusterOptions;
+  /** Routing settings; the node options (credentials) are held only by the map, in a private field. */
+  private readonly config: ClusterSettings;
   private readonly map: ClusterMap;
   private readonly refresher: ClusterRefresher;
   private readonly router: ClusterRouter;
@@ -50,8 +51,9 @@ export class ClusterPool extends PoolSurface implements RedisPool {
 
   constructor(options: ClusterPoolOptions) {
     super();
-    this.config = resolveClusterOptions(options);
-    this.map = new ClusterMap(this.config.node, (pool, key) => this.watchPool(pool, key));
+    const { node, ...settings } = resolveClusterOptions(options);
+    this.config = settings;
+    this.map = new ClusterMap(node, (pool, key) => this.watchPool(pool, key));
     const context: ClusterContext = {
       config: this.config,
       map: this.map,

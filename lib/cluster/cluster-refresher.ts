@@ -118,11 +118,7 @@ export class ClusterRefresher {
     const timeoutMs = config.queryTimeoutMs;
     try {
       const reply = await node.pool.execute('CLUSTER', ['SHARDS'], { timeoutMs });
-      return parseClusterShards(
-        reply,
-        node.address.host,
-        config.node.tls !== undefined && config.node.tls !== false,
-      );
+      return parseClusterShards(reply, node.address.host, config.nodeTls);
     } catch (error) {
       if (!(error instanceof ResponseError) || /cluster support disabled/i.test(error.message)) {
         throw error;

@@ -80,7 +80,10 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
         inBackoff: () => this.supervisor.inBackoff,
         lastConnectError: () => this.supervisor.lastError,
       },
-      config,
+      {
+        maxQueueLength: config.maxQueueLength,
+        maxPendingPerConnection: config.maxPendingPerConnection,
+      },
     );
     for (let i = 0; i < config.minIdle; i++) this.supervisor.spawn(null);
   }
