@@ -7,7 +7,7 @@ import type { FieldValues, RedisKey } from './redis-client.types';
 import {
   asBoolean,
   asBufferArray,
-  asBufferRecord,
+  asBufferPairs,
   asDouble,
   asSafeInteger,
   asNullableBuffer,
@@ -89,9 +89,14 @@ export abstract class HashCommands<K extends ChainKind, R extends unknown[]> ext
     return this.send('HGETALL', [key], asStringRecord);
   }
 
-  /** HGETALL with the values as raw bytes (field names as UTF-8). */
-  hgetallBuffer(key: RedisKey): Chained<K, R, Record<string, Buffer>> {
-    return this.send('HGETALL', [key], asBufferRecord, true);
+  /**
+   * HGETALL with fields and values as raw bytes: `[field, value]` pairs in the server's order (`[]` for a missing
+   * key), the same under both protocols. Pairs rather than an object keyed by text, so fields that are not valid
+   * UTF-8 (`0xff` and `0xfe`, say) stay distinct and byte-exact, and `__proto__` is plain data. For text fields
+   * with binary values, `Object.fromEntries(pairs.map(([f, v]) => [f.toString(), v]))`.
+   */
+  hgetallBuffer(key: RedisKey): Chained<K, R, Array<[Buffer, Buffer]>> {
+    return this.send('HGETALL', [key], asBufferPairs, true);
   }
 
   /** HDEL: how many fields were removed. */

@@ -1,4 +1,5 @@
 import { ProtocolError } from '../errors/redis-pool.errors';
+import { RedisMapEntries, textKey } from '../protocol/resp-maps';
 import type { RedisReply } from '../protocol/resp.types';
 import type {
   InfoSections,
@@ -14,7 +15,8 @@ import type {
 
 /*
  * Replies mapped to the same JavaScript shapes under RESP2 and RESP3: RESP3 sends maps, doubles, and pairs where
- * RESP2 sends flat arrays and bulk strings, and each transform accepts either.
+ * RESP2 sends flat arrays and bulk strings, and each transform accepts either. A RESP3 map arrives as a
+ * null-prototype object, or in buffer mode as `RedisMapEntries` (keys byte-exact); map transforms accept both.
  */
 
 /** A reply transform. */
@@ -166,12 +168,17 @@ export function asBooleans(reply: RedisReply): boolean[] {
 
 /**
  * Field/value pairs (RESP2 flat array, RESP3 map) as a null-prototype object: fields such as `__proto__` and
- * `constructor` are plain data and cannot reach any prototype.
+ * `constructor` are plain data and cannot reach any prototype. Field names are text (Buffers as UTF-8), so two
+ * fields that differ only in bytes that are not valid UTF-8 become one: use `asPairsOf` where fields are binary.
  */
 export function asRecordOf<V>(convert: Transform<V>): Transform<Record<string, V>> {
   return (reply) => {
     const record = nullProto<V>();
     if (reply === null) return record;
+    if (reply instanceof RedisMapEntries) {
+      for (const [field, value] of reply) record[asString(field)] = convert(value);
+      return record;
+    }
     if (Array.isArray(reply)) {
       if (reply.length % 2 !== 0) throw unexpected('field/value pairs', reply);
       for (let i = 0; i < reply.length; i += 2) record[asString(reply[i])] = convert(reply[i + 1]);
@@ -188,8 +195,37 @@ export function asRecordOf<V>(convert: Transform<V>): Transform<Record<string, V
 /** Field/value pairs as a null-prototype `Record<string, string>`. */
 export const asStringRecord: Transform<Record<string, string>> = asRecordOf(asString);
 
-/** Field/value pairs with Buffer values (field names as UTF-8). */
-export const asBufferRecord: Transform<Record<string, Buffer>> = asRecordOf(asBuffer);
+/**
+ * Field/value pairs (RESP2 flat array, RESP3 map in either form) as `[field, value]` pairs in the server's order:
+ * nothing is keyed by text, so binary fields stay distinct and byte-exact, and `__proto__` is plain data.
+ */
+export function asPairsOf<F, V>(
+  field: Transform<F>,
+  convert: Transform<V>,
+): Transform<Array<[F, V]>> {
+  return (reply) => {
+    const pairs: Array<[F, V]> = [];
+    if (reply === null) return pairs;
+    if (reply instanceof RedisMapEntries) {
+      for (const [key, value] of reply) pairs.push([field(key), convert(value)]);
+      return pairs;
+    }
+    if (Array.isArray(reply)) {
+      if (reply.length % 2 !== 0) throw unexpected('field/value pairs', reply);
+      for (let i = 0; i < reply.length; i += 2)
+        pairs.push([field(reply[i]), convert(reply[i + 1])]);
+      return pairs;
+    }
+    if (typeof reply === 'object' && !Buffer.isBuffer(reply) && !(reply instanceof Error)) {
+      for (const key of Object.keys(reply)) pairs.push([field(key), convert(reply[key])]);
+      return pairs;
+    }
+    throw unexpected('a map', reply);
+  };
+}
+
+/** Field/value pairs as `[Buffer, Buffer]` pairs (HGETALL in buffer mode): every field byte-exact. */
+export const asBufferPairs: Transform<Array<[Buffer, Buffer]>> = asPairsOf(asBuffer, asBuffer);
 
 /**
  * Members with scores: RESP2 sends `[m1, s1, m2, s2]`, RESP3 `[[m1, s1], [m2, s2]]` (and a lone flat pair for
@@ -318,9 +354,17 @@ export function asScanPage(reply: RedisReply): { cursor: string; items: RedisRep
   return { cursor: asString(cursor), items: asArray(items) };
 }
 
-/** Every Buffer in a reply turned into a UTF-8 string (map keys already are strings). */
+/**
+ * A reply decoded in buffer mode as it would have been decoded without: every Buffer a UTF-8 string, and every
+ * RESP3 map's `RedisMapEntries` a null-prototype object keyed by text (as the decoder builds it).
+ */
 export function buffersToStrings(reply: RedisReply): RedisReply {
   if (Buffer.isBuffer(reply)) return reply.toString('utf8');
+  if (reply instanceof RedisMapEntries) {
+    const map = nullProto<RedisReply>();
+    for (const [key, value] of reply) map[textKey(key)] = buffersToStrings(value);
+    return map;
+  }
   if (Array.isArray(reply)) return reply.map(buffersToStrings);
   if (reply !== null && typeof reply === 'object' && !(reply instanceof Error)) {
     const map = nullProto<RedisReply>();

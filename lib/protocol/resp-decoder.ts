@@ -371,7 +371,7 @@ export class RespDecoder {
     switch (frame.kind) {
       case Kind.Map:
         // In buffer mode keys stay as decoded: text keys would merge keys that are not valid UTF-8.
-        return mapOf(items, false);
+        return mapOf(items, this.returnBuffers);
       case Kind.Attribute:
         // Attributes are metadata for the handler, always keyed by text.
         return mapOf(items, false);

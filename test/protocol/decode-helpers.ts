@@ -1,5 +1,6 @@
 import { ProtocolError, ResponseError } from '../../lib/errors/redis-pool.errors';
 import { RespDecoder } from '../../lib/protocol/resp-decoder';
+import { RedisMapEntries } from '../../lib/protocol/resp-maps';
 import type { DecoderLimits, RedisMap, RedisReply } from '../../lib/protocol/resp.types';
 
 /** Everything a decoder produced from one stream. */
@@ -67,11 +68,14 @@ export function splitAt(bytes: Buffer, offsets: number[]): Buffer[] {
 
 /**
  * A comparable picture of a reply: errors become `{ error }`, maps `{ map }` (and must have a null prototype),
- * Buffers `{ buffer }`. Iterative, so deep replies do not overflow the test's own stack either.
+ * buffer-mode maps `{ entries }`, Buffers `{ buffer }`. Iterative, so deep replies do not overflow the test's own stack either.
  */
 export function describeReply(reply: RedisReply): unknown {
   if (reply instanceof ResponseError) return { error: reply.message, code: reply.code };
   if (Buffer.isBuffer(reply)) return { buffer: reply.toString('hex') };
+  if (reply instanceof RedisMapEntries) {
+    return { entries: reply.map(([k, v]) => [describeReply(k), describeReply(v)]) };
+  }
   if (Array.isArray(reply)) return reply.map(describeReply);
   if (reply !== null && typeof reply === 'object') {
     if (Object.getPrototypeOf(reply) !== null) throw new Error('map without a null prototype');
