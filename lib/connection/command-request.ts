@@ -1,6 +1,12 @@
-import { AbortError, type ConnectionError, type ResponseError } from '../errors/redis-pool.errors';
-import type { EncodedCommand } from '../protocol/resp-encoder';
-import type { RedisReply } from '../protocol/resp.types';
+import {
+  AbortError,
+  ConnectionError,
+  ProtocolError,
+  type ResponseError,
+} from '../errors/redis-pool.errors';
+import { commandWords, sentArgs } from '../protocol/command-name';
+import { encodeCommand, type EncodedCommand } from '../protocol/resp-encoder';
+import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 
 /** Who may take a failed request back to run it elsewhere (the pool). */
 export interface RequestOwner {
@@ -132,4 +138,46 @@ export function settledBy<T>(request: CommandRequest): Promise<T> {
   } finally {
     adopting = null;
   }
+}
+
+/** A command read once: its normalised name, the arguments as sent, and its encoding. */
+export interface PreparedCommand {
+  /** Upper-cased first word: what policy, flags and lease tracking look at. */
+  name: string;
+  /** The arguments as sent (a spaced name's further words first). */
+  sent: readonly RedisArgument[];
+  encoded: EncodedCommand;
+}
+
+/**
+ * Normalises and encodes a command in one place, for every path that sends one.
+ * @throws TypeError for an empty name or a bad argument; RangeError for an argument over 512 MB.
+ */
+export function prepareCommand(command: string, args: readonly RedisArgument[]): PreparedCommand {
+  const words = commandWords(command);
+  return { name: words.name, sent: sentArgs(words, args), encoded: encodeCommand(command, args) };
+}
+
+/**
+ * Fails a request because its connection closed: `ConnectionError` with `commandMayHaveRun`, unless its owner
+ * takes it back to run elsewhere. The head request whose own reply was malformed gets the `ProtocolError` itself.
+ */
+export function failOnClose(
+  request: CommandRequest,
+  cause: Error,
+  isHead: boolean,
+  address: string,
+): void {
+  if (request.done) return;
+  if (isHead && request.written && cause instanceof ProtocolError) {
+    request.reject(cause);
+    return;
+  }
+  if (request.written) request.diedInFlight++;
+  const error = new ConnectionError(
+    `${request.name} failed: connection to ${address} closed ${request.written ? 'after' : 'before'} the command was sent (${cause.message})`,
+    { cause, commandMayHaveRun: request.written },
+  );
+  if (request.owner !== null && request.owner.retry(request, error)) return;
+  request.reject(error);
 }

@@ -1,51 +1,32 @@
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
-import {
-  CommandNotAllowedError,
-  ConnectionError,
-  ProtocolError,
-  ResponseError,
-  TimeoutError,
-} from '../errors/redis-pool.errors';
-import { commandWords, sentArgs } from '../protocol/command-name';
+import { CommandNotAllowedError, ConnectionError, TimeoutError } from '../errors/redis-pool.errors';
 import { RespDecoder } from '../protocol/resp-decoder';
-import { encodeCommand, type EncodedCommand } from '../protocol/resp-encoder';
+import { encodeCommand } from '../protocol/resp-encoder';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
-import { Fifo } from '../utils/fifo';
 import { emitSafely } from '../utils/safe-emit';
 import { timerDelay } from '../utils/deadline';
 import { blockingWaitMs, isSubscribeCommand, unsupported } from './command-policy';
 import { addressOf, type ConnectionOptions } from './connection-options';
-import { CommandRequest, settledBy, unsettled } from './command-request';
 import {
-  carriesCredentials,
-  classicSteps,
-  handshakeError,
-  helloSteps,
-  isHelloUnsupported,
-  redactEcho,
-  type HandshakeFailure,
-  type HandshakeStep,
-} from './handshake';
+  CommandRequest,
+  failOnClose,
+  prepareCommand,
+  settledBy,
+  unsettled,
+  type PreparedCommand,
+} from './command-request';
+import { readyOrClosed, runHandshake } from './handshake';
 import { LeaseState } from './lease-state';
 import { Outbox } from './outbox';
-import { PubSubTracker } from './pubsub-tracker';
+import { ReplyQueue } from './reply-queue';
+import { DeadlineTimer, expireRequests } from './request-deadlines';
 import { openTransport, type SocketLike } from './transport';
 
 let nextConnectionId = 1;
 
-/** A command at least this long carries a large value; `largePending` counts them. */
-const LARGE_REQUEST_BYTES = 64 * 1024;
-
 /** The life of a connection: it only ever moves forward. */
 export type ConnectionStatus = 'connecting' | 'ready' | 'closing' | 'closed';
-
-function encodedSize(encoded: EncodedCommand): number {
-  if (typeof encoded === 'string') return encoded.length;
-  let size = 0;
-  for (const part of encoded) size += part.length;
-  return size;
-}
 
 /**
  * One socket to Redis: the handshake, a FIFO of commands awaiting replies, one coalesced write per event-loop
@@ -79,16 +60,14 @@ export class Connection extends EventEmitter {
   private readonly socket: SocketLike;
   private readonly decoder: RespDecoder;
   /** Written requests awaiting their replies, oldest first. */
-  private readonly replies = new Fifo<CommandRequest>(64);
+  private readonly replies: ReplyQueue;
   /** Accepted requests not written yet. */
   private readonly outbox = new Outbox();
-  private readonly pubsub = new PubSubTracker();
   /** Requests pending that are marked `large`. */
   private largeInFlight = 0;
   private flushScheduled = false;
   private waitingForDrain = false;
-  private timer: NodeJS.Timeout | null = null;
-  private timerAt = Infinity;
+  private readonly deadlines = new DeadlineTimer(() => this.onDeadline());
   private closeCause: Error | undefined;
   private readonly closed: Promise<void>;
   private onClosed!: () => void;
@@ -101,11 +80,21 @@ export class Connection extends EventEmitter {
     this.closed = new Promise((resolve) => (this.onClosed = resolve));
     this.decoder = new RespDecoder(
       {
-        onReply: (reply) => this.onReply(reply),
-        onPush: (push) => this.onPush(push),
+        onReply: (reply) => this.replies.onReply(reply),
+        onPush: (push) => this.replies.onPush(push),
         onError: (error) => this.destroy(error),
       },
       options.decoderLimits,
+    );
+    this.replies = new ReplyQueue(
+      {
+        address: this.address,
+        protocol: () => this.protocol,
+        push: (frame) => emitSafely(this, 'push', frame),
+        shifted: (request) => this.afterShift(request),
+        broken: (error) => this.destroy(error),
+      },
+      this.decoder,
     );
     this.socket = this.openSocket();
   }
@@ -143,7 +132,7 @@ export class Connection extends EventEmitter {
   }
 
   /**
-   * Commands in flight that carry a large value (`LARGE_REQUEST_BYTES` or more encoded). The pool counts each as
+   * Commands in flight that carry a large value (64 KiB or more encoded). The pool counts each as
    * a deep pipeline, so large values spread over connections instead of queueing behind each other on one.
    */
   get largePending(): number {
@@ -171,7 +160,7 @@ export class Connection extends EventEmitter {
 
   /** Subscribed to at least one channel, pattern or shard channel. */
   get subscribed(): boolean {
-    return this.pubsub.count > 0;
+    return this.replies.pubsub.count > 0;
   }
 
   /**
@@ -198,17 +187,13 @@ export class Connection extends EventEmitter {
     timeoutMs?: number,
     signal?: AbortSignal,
   ): Promise<T> {
-    let encoded: EncodedCommand;
-    let name: string;
-    let sent: readonly RedisArgument[];
+    let prepared: PreparedCommand;
     try {
-      const words = commandWords(command);
-      name = words.name;
-      sent = sentArgs(words, args);
-      encoded = encodeCommand(command, args);
+      prepared = prepareCommand(command, args);
     } catch (error) {
       return Promise.reject(error);
     }
+    const { name, sent, encoded } = prepared;
     const refusal = unsupported(name, sent);
     if (refusal !== undefined) return Promise.reject(new CommandNotAllowedError(refusal));
     this.lease.track(name, sent);
@@ -223,7 +208,7 @@ export class Connection extends EventEmitter {
     );
     request.timeoutMs = budget;
     if (isSubscribeCommand(name)) {
-      request.confirmations = this.pubsub.expectedConfirmations(name, sent);
+      request.confirmations = this.replies.pubsub.expectedConfirmations(name, sent);
     }
     const promise = settledBy<T>(request);
     if (signal !== undefined) request.watch(signal);
@@ -240,7 +225,7 @@ export class Connection extends EventEmitter {
     if (this.status !== 'ready') {
       const cause =
         this.closeCause ?? new ConnectionError(`Connection to ${this.address} is ${this.status}`);
-      this.failRequest(request, cause, false);
+      failOnClose(request, cause, false, this.address);
       return;
     }
     this.accept(request);
@@ -248,12 +233,8 @@ export class Connection extends EventEmitter {
 
   /** Puts a request in the outbox, for this turn's write. */
   private accept(request: CommandRequest): void {
-    this.outbox.add(request);
-    if (encodedSize(request.encoded) >= LARGE_REQUEST_BYTES) {
-      request.large = true;
-      this.largeInFlight++;
-    }
-    if (request.deadline < this.timerAt) this.armTimer(request.deadline);
+    if (this.outbox.add(request)) this.largeInFlight++;
+    if (request.deadline !== Infinity) this.deadlines.watch(request.deadline);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(flushConnection, this);
@@ -314,9 +295,7 @@ export class Connection extends EventEmitter {
   flush(): void {
     this.flushScheduled = false;
     if (this.waitingForDrain || this.status === 'closed' || this.outbox.length === 0) return;
-    const wasIdle = this.replies.length === 0;
     const ok = this.outbox.writeTo(this.socket, this.onSent, this.onDropped);
-    if (wasIdle) this.followHead();
     this.lastActiveAt = Date.now();
     if (!ok) this.waitingForDrain = true;
   }
@@ -380,131 +359,19 @@ export class Connection extends EventEmitter {
         this.closeCause ?? new ConnectionError(`Connection to ${this.address} is closed`),
       );
     }
-    return new Promise((resolve, reject) => {
-      const onReady = () => {
-        this.off('close', onClose);
-        resolve();
-      };
-      const onClose = (cause?: Error) => {
-        this.off('ready', onReady);
-        reject(
-          cause ?? new ConnectionError(`Connection to ${this.address} closed during the handshake`),
-        );
-      };
-      this.once('ready', onReady);
-      this.once('close', onClose);
-    });
+    return readyOrClosed(this, this.address);
   }
 
-  /** Sends the handshake in one write and maps its failures to clear, typed errors. */
+  /** Sends the handshake in one write; settles on the protocol the server speaks, or a typed error. */
   private async handshake(): Promise<void> {
-    const o = this.#options;
-    if (this.protocol === 3) {
-      const failure = await this.runSteps(helloSteps(o, o.password));
-      if (failure === undefined) return;
-      // Servers before 6.0 know no HELLO: fall back to RESP2 and the classic commands.
-      if (!isHelloUnsupported(failure)) throw handshakeError(failure, this.address, o.password);
-      this.protocol = 2;
-    }
-    const failure = await this.runSteps(classicSteps(o, o.password));
-    if (failure !== undefined) throw handshakeError(failure, this.address, o.password);
-  }
-
-  /** Runs handshake steps pipelined; returns the first failure, if any. */
-  private async runSteps(steps: HandshakeStep[]): Promise<HandshakeFailure | undefined> {
-    const results = await Promise.allSettled(
-      steps.map(
-        ([command, args]) =>
-          new Promise<RedisReply>((resolve, reject) => {
-            this.accept(
-              new CommandRequest(
-                command,
-                encodeCommand(command, args),
-                false,
-                Infinity,
-                resolve,
-                reject,
-              ),
-            );
-          }),
-      ),
+    this.protocol = await runHandshake(this.#options, this.address, (request) =>
+      this.accept(request),
     );
-    for (let i = 0; i < results.length; i++) {
-      const result = results[i];
-      if (result.status === 'rejected') return { step: steps[i][0], error: result.reason as Error };
-    }
-    return undefined;
-  }
-
-  private onReply(reply: RedisReply): void {
-    const head = this.replies.peek();
-    // RESP2 has no push type: once subscribed, messages and confirmations arrive as plain arrays.
-    if (
-      this.protocol === 2 &&
-      ((head !== undefined && head.confirmations > 0) || this.pubsub.count > 0) &&
-      PubSubTracker.isPubSubFrame(reply)
-    ) {
-      this.onPubSubFrame(reply);
-      return;
-    }
-    const request = this.replies.shift();
-    if (request === undefined) {
-      this.destroy(new ProtocolError(`Reply from ${this.address} with no command awaiting it`));
-      return;
-    }
-    this.afterShift(request);
-    if (request.done) return;
-    if (reply instanceof ResponseError) {
-      // LOADING: the server is replaying its data set and ran nothing; the owner may send it again later.
-      if (
-        reply.code === 'LOADING' &&
-        request.owner !== null &&
-        request.owner.retryLater(request, reply)
-      )
-        return;
-      const error = carriesCredentials(request.name)
-        ? new ResponseError(redactEcho(reply.message))
-        : reply;
-      error.command = request.name;
-      request.reject(error);
-    } else {
-      request.resolve(reply);
-    }
-  }
-
-  private onPush(push: RedisReply[]): void {
-    if (PubSubTracker.isPubSubFrame(push)) this.onPubSubFrame(push);
-    else emitSafely(this, 'push', push);
-  }
-
-  /** Passes a pub/sub message on, or counts a confirmation against the (UN)SUBSCRIBE awaiting it. */
-  private onPubSubFrame(frame: RedisReply[]): void {
-    const confirmation = this.pubsub.apply(frame);
-    const head = this.replies.peek();
-    if (confirmation !== undefined && head !== undefined && head.confirmations > 0) {
-      head.confirmations--;
-      if (head.confirmations === 0) {
-        this.replies.shift();
-        this.afterShift(head);
-        head.resolve(confirmation);
-      }
-      return;
-    }
-    // A message, or a confirmation nobody asked for: the server unsubscribed us itself (Redis 7 does so for
-    // shard channels whose slot moved).
-    emitSafely(this, 'push', frame);
   }
 
   private afterShift(request: CommandRequest): void {
     if (request.large) this.largeInFlight--;
-    this.followHead();
     this.checkRoom();
-  }
-
-  /** The decoder's string mode follows the request at the head of the reply queue. */
-  private followHead(): void {
-    const next = this.replies.peek();
-    this.decoder.returnBuffers = next !== undefined && next.buffers;
   }
 
   private checkRoom(): void {
@@ -515,117 +382,51 @@ export class Connection extends EventEmitter {
     }
   }
 
-  private armTimer(at: number): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timerAt = at;
-    // Unreferenced: while a command is outstanding its socket keeps the process alive anyway. A deadline beyond
-    // what a Node timer can hold fires early and is re-armed, never clamped to 1 ms.
-    this.timer = setTimeout(onConnectionTimer, timerDelay(at - Date.now()), this).unref();
-  }
-
-  /** @internal Rejects expired requests (written ones keep their place) and destroys a connection stalled too long. */
-  onTimer(): void {
-    this.timer = null;
-    this.timerAt = Infinity;
+  /** Rejects expired requests (written ones keep their place) and destroys a connection stalled too long. */
+  private onDeadline(): void {
     const now = Date.now();
-    let next = this.expire(this.replies, now);
-    let withdrawn = false;
-    const outbox = this.outbox;
-    for (let i = 0; i < outbox.length; i++) {
-      const request = outbox.at(i) as CommandRequest;
-      if (request.done) continue;
-      if (request.deadline <= now) {
-        this.timeOut(request);
-        withdrawn = true;
-      } else if (request.deadline < next) next = request.deadline;
-    }
+    const { commandTimeoutMs } = this.#options;
+    const written = expireRequests(this.replies, now, this.address, commandTimeoutMs);
+    const unwritten = expireRequests(this.outbox, now, this.address, commandTimeoutMs);
     // Withdrawn requests leave the outbox now, not at a write that a frozen socket may never allow.
-    if (withdrawn) outbox.compact(this.onDropped);
+    if (unwritten.expired > 0) this.outbox.compact(this.onDropped);
+    let next = Math.min(written.next, unwritten.next);
     const head = this.replies.peek();
     if (head !== undefined && head.abandoned) {
       // The late reply keeps its place so nothing shifts onto the wrong caller; but a server that stays silent
       // for a whole further timeout is treated as gone.
-      const giveUpAt = head.deadline + this.#options.commandTimeoutMs;
+      const giveUpAt = head.deadline + commandTimeoutMs;
       if (giveUpAt <= now) {
         this.destroy(
-          new ConnectionError(
-            `No reply from ${this.address} within ${2 * this.#options.commandTimeoutMs} ms`,
-          ),
+          new ConnectionError(`No reply from ${this.address} within ${2 * commandTimeoutMs} ms`),
         );
         return;
       }
-      if (giveUpAt < next) next = giveUpAt;
+      next = Math.min(next, giveUpAt);
     }
-    if (next !== Infinity) this.armTimer(next);
-  }
-
-  /** Rejects the written requests whose deadline passed; returns the next deadline of the others. */
-  private expire(queue: Fifo<CommandRequest>, now: number): number {
-    let next = Infinity;
-    for (let i = 0; i < queue.length; i++) {
-      const request = queue.at(i) as CommandRequest;
-      if (request.done) continue;
-      if (request.deadline <= now) {
-        request.abandoned = true;
-        this.timeOut(request);
-      } else if (request.deadline < next) next = request.deadline;
-    }
-    return next;
-  }
-
-  private timeOut(request: CommandRequest): void {
-    request.reject(
-      new TimeoutError(
-        `${request.name} to ${this.address} timed out after ${request.timeoutMs || this.#options.commandTimeoutMs} ms`,
-        { commandMayHaveRun: request.written },
-      ),
-    );
+    if (next !== Infinity) this.deadlines.watch(next);
   }
 
   private shutDown(): void {
     if (this.status === 'closed') return;
     this.status = 'closed';
     this.decoder.stop();
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.deadlines.clear();
     const cause = this.closeCause ?? new ConnectionError(`Connection to ${this.address} closed`);
     this.closeCause = cause;
     this.onRoom = null;
     let head = true;
     for (const request of this.replies.drain()) {
-      this.failRequest(request, cause, head);
+      failOnClose(request, cause, head, this.address);
       head = false;
     }
-    for (const request of this.outbox.drain()) this.failRequest(request, cause, false);
+    for (const request of this.outbox.drain()) failOnClose(request, cause, false, this.address);
     this.largeInFlight = 0;
     this.onClosed();
     emitSafely(this, 'close', cause);
-  }
-
-  /**
-   * Fails one request because the connection closed: `ConnectionError` with `commandMayHaveRun`, unless its
-   * owner takes it back. The one request whose own reply was malformed gets the `ProtocolError` itself.
-   */
-  private failRequest(request: CommandRequest, cause: Error, isHead: boolean): void {
-    if (request.done) return;
-    if (isHead && request.written && cause instanceof ProtocolError) {
-      request.reject(cause);
-      return;
-    }
-    if (request.written) request.diedInFlight++;
-    const error = new ConnectionError(
-      `${request.name} failed: connection to ${this.address} closed ${request.written ? 'after' : 'before'} the command was sent (${cause.message})`,
-      { cause, commandMayHaveRun: request.written },
-    );
-    if (request.owner !== null && request.owner.retry(request, error)) return;
-    request.reject(error);
   }
 }
 
 function flushConnection(connection: Connection): void {
   connection.flush();
-}
-
-function onConnectionTimer(connection: Connection): void {
-  connection.onTimer();
 }

@@ -1,5 +1,8 @@
-import { AuthenticationError, ResponseError } from '../errors/redis-pool.errors';
-import type { RedisArgument } from '../protocol/resp.types';
+import type { EventEmitter } from 'node:events';
+import { AuthenticationError, ConnectionError, ResponseError } from '../errors/redis-pool.errors';
+import { encodeCommand } from '../protocol/resp-encoder';
+import type { RedisArgument, RedisReply } from '../protocol/resp.types';
+import { CommandRequest } from './command-request';
 import type { ConnectionOptions } from './connection-options';
 
 /** One handshake command and its arguments. */
@@ -105,4 +108,63 @@ export function handshakeError(
   const mapped = new ResponseError(`${text} ${context}`);
   mapped.command = step;
   return mapped;
+}
+
+/**
+ * Runs the handshake through `accept` (which queues each step for the connection's next write): HELLO 3
+ * when asked for, falling back to the RESP2 commands on servers before 6.0. Resolves with the protocol spoken;
+ * rejects with a typed, redacted error.
+ */
+export async function runHandshake(
+  o: ConnectionOptions,
+  address: string,
+  accept: (request: CommandRequest) => void,
+): Promise<2 | 3> {
+  const send = (steps: HandshakeStep[]) =>
+    steps.map(
+      ([command, args]) =>
+        new Promise<RedisReply>((resolve, reject) => {
+          accept(
+            new CommandRequest(
+              command,
+              encodeCommand(command, args),
+              false,
+              Infinity,
+              resolve,
+              reject,
+            ),
+          );
+        }),
+    );
+  const run = async (steps: HandshakeStep[]): Promise<HandshakeFailure | undefined> => {
+    const results = await Promise.allSettled(send(steps));
+    const at = results.findIndex((result) => result.status === 'rejected');
+    return at === -1
+      ? undefined
+      : { step: steps[at][0], error: (results[at] as PromiseRejectedResult).reason as Error };
+  };
+  if (o.protocol === 3) {
+    const failure = await run(helloSteps(o, o.password));
+    if (failure === undefined) return 3;
+    if (!isHelloUnsupported(failure)) throw handshakeError(failure, address, o.password);
+  }
+  const failure = await run(classicSteps(o, o.password));
+  if (failure !== undefined) throw handshakeError(failure, address, o.password);
+  return 2;
+}
+
+/** Resolves on the connection's `ready` event; rejects with the cause if it emits `close` first. */
+export function readyOrClosed(connection: EventEmitter, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onReady = () => {
+      connection.off('close', onClose);
+      resolve();
+    };
+    const onClose = (cause?: Error) => {
+      connection.off('ready', onReady);
+      reject(cause ?? new ConnectionError(`Connection to ${address} closed during the handshake`));
+    };
+    connection.once('ready', onReady);
+    connection.once('close', onClose);
+  });
 }

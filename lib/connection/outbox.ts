@@ -2,6 +2,9 @@ import type * as net from 'node:net';
 import { Fifo } from '../utils/fifo';
 import type { CommandRequest } from './command-request';
 
+/** A command at least this long carries a large value (see `Connection.largePending`). */
+const LARGE_REQUEST_BYTES = 64 * 1024;
+
 /** Text is handed to the socket in pieces of at most this many characters, far below V8's string limit. */
 const TEXT_CHUNK = 1 << 20;
 
@@ -19,8 +22,15 @@ export class Outbox {
     return this.waiting.length;
   }
 
-  add(request: CommandRequest): void {
+  /** Queues a request; returns whether it carries a large value (it is then marked `large`). */
+  add(request: CommandRequest): boolean {
     this.waiting.push(request);
+    const encoded = request.encoded;
+    let size = 0;
+    if (typeof encoded === 'string') size = encoded.length;
+    else for (const part of encoded) size += part.length;
+    request.large = size >= LARGE_REQUEST_BYTES;
+    return request.large;
   }
 
   /** The request `index` places from the oldest. */

@@ -3,30 +3,28 @@ import type { Connection } from '../connection/connection';
 import { addressOf } from '../connection/connection-options';
 import {
   CommandRequest,
+  prepareCommand,
   settledBy,
   unsettled,
+  type PreparedCommand,
   type RequestOwner,
 } from '../connection/command-request';
 import {
   CommandNotAllowedError,
   ConnectionError,
-  PoolExhaustedError,
   ResponseError,
 } from '../errors/redis-pool.errors';
-import { commandWords, sentArgs } from '../protocol/command-name';
-import { encodeCommand, type EncodedCommand } from '../protocol/resp-encoder';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
-import { timerDelay } from '../utils/deadline';
 import { emitSafely } from '../utils/safe-emit';
 import { backoffDelay } from './backoff';
 import { ConnectionSupervisor, isFatal, isLoading } from './connection-supervisor';
-import { restoreLease } from './lease-restore';
+import { LeaseManager } from './lease-manager';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './pool-options';
 import { PoolSurface } from './pool-surface';
 import type { CommandOptions, PoolStats, RedisPool } from './redis-pool.interface';
 import { mergeUrlOptions } from './redis-url';
 import { SharedDispatcher } from './shared-dispatcher';
-import { WaiterQueue, type Waiter } from './waiter-queue';
+import type { Waiter } from './waiter-queue';
 
 /**
  * A pool of Redis connections, modelled on redis-py's `ConnectionPool` (`getConnection`, `release`,
@@ -45,8 +43,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
   readonly address: string;
   private readonly supervisor: ConnectionSupervisor;
   private readonly dispatcher: SharedDispatcher;
-  private readonly leased = new Set<Connection>();
-  private readonly waiters = new WaiterQueue();
+  private readonly leases: LeaseManager;
   private isDown = false;
   /** Requests waiting out a backoff before they are sent again, with their timers. */
   private readonly delayed = new Map<CommandRequest, NodeJS.Timeout>();
@@ -83,6 +80,33 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
       {
         maxQueueLength: config.maxQueueLength,
         maxPendingPerConnection: config.maxPendingPerConnection,
+      },
+    );
+    this.leases = new LeaseManager(
+      {
+        address: this.address,
+        closed: () => this.closed,
+        closedError: () => this.closedError(),
+        takeIdleShared: () => this.dispatcher.takeIdle(),
+        returnShared: (connection) => {
+          if (this.dispatcher.connections.length < config.maxConnections) {
+            this.dispatcher.add(connection);
+          } else {
+            this.supervisor.retire(connection);
+          }
+        },
+        spawnFor: (waiter) => this.supervisor.spawn(waiter),
+        connectingLeases: () => this.supervisor.connectingLeases,
+        inBackoff: () => this.supervisor.inBackoff,
+        lastError: () => this.supervisor.lastError,
+      },
+      {
+        maxLeases: config.maxLeases,
+        acquireTimeoutMs: config.acquireTimeoutMs,
+        maxQueueLength: config.maxQueueLength,
+        healthCheckIntervalMs: config.healthCheckIntervalMs,
+        connectTimeoutMs: config.connection.connectTimeoutMs,
+        db: config.connection.db,
       },
     );
     for (let i = 0; i < config.minIdle; i++) this.supervisor.spawn(null);
@@ -129,17 +153,13 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
         c.executeWith<T>(command, args, buffers, options?.timeoutMs, options?.signal),
       );
     }
-    let encoded: EncodedCommand;
-    let name: string;
-    let sent: readonly RedisArgument[];
+    let prepared: PreparedCommand;
     try {
-      const words = commandWords(command);
-      name = words.name;
-      sent = sentArgs(words, args);
-      encoded = encodeCommand(command, args);
+      prepared = prepareCommand(command, args);
     } catch (error) {
       return Promise.reject(error);
     }
+    const { name, sent, encoded } = prepared;
     const flags = commandFlags(name);
     const refusal = sharedPathRefusal(name, sent, flags);
     if (refusal !== undefined) return Promise.reject(new CommandNotAllowedError(refusal));
@@ -167,53 +187,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
    * rejects with `PoolExhaustedError`. Give it back with `release()`.
    */
   getConnection(): Promise<Connection> {
-    if (this.closed) return Promise.reject(this.closedError());
-    const config = this.#config;
-    if (this.leased.size < config.maxLeases) {
-      const idle = this.dispatcher.takeIdle();
-      if (idle !== null) {
-        this.lease(idle);
-        return this.checkHealth(idle);
-      }
-    }
-    const room = this.leaseRoom();
-    if (room && this.supervisor.inBackoff) {
-      return Promise.reject(this.supervisor.lastError as Error);
-    }
-    if (this.waiters.length >= config.maxQueueLength) {
-      return Promise.reject(
-        new PoolExhaustedError(`Too many callers waiting for a connection to ${this.address}`),
-      );
-    }
-    return new Promise<Connection>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve: (connection) => {
-          clearWaiterTimer(waiter);
-          this.checkHealth(connection).then(resolve, reject);
-        },
-        reject: (error) => {
-          clearWaiterTimer(waiter);
-          reject(error);
-        },
-        timer: null,
-        prev: null,
-        next: null,
-        queued: false,
-      };
-      if (config.acquireTimeoutMs > 0) {
-        waiter.timer = setTimeout(() => {
-          waiter.timer = null;
-          this.waiters.remove(waiter);
-          reject(
-            new PoolExhaustedError(
-              `No connection to ${this.address} became free within ${config.acquireTimeoutMs} ms (${this.leased.size} of ${config.maxLeases} leases held)`,
-            ),
-          );
-        }, timerDelay(config.acquireTimeoutMs));
-      }
-      this.waiters.push(waiter);
-      if (room) this.supervisor.spawn(waiter);
-    });
+    return this.leases.acquire();
   }
 
   /**
@@ -222,24 +196,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
    * Releasing twice, or a connection that is not leased, does nothing.
    */
   release(connection: Connection): void {
-    if (!this.leased.has(connection)) return;
-    const restored = this.closed ? false : restoreLease(connection, this.#config.connection.db);
-    if (restored === true) {
-      this.leased.delete(connection);
-      this.placeReleased(connection);
-    } else if (restored === false) {
-      this.leased.delete(connection);
-      if (this.closed) connection.destroy();
-      this.afterLeaseFreed();
-    } else {
-      // Still counted as leased while its state is restored, so nobody else can take it meanwhile.
-      void restored.then((clean) => {
-        this.leased.delete(connection);
-        if (clean && !this.closed) this.placeReleased(connection);
-        else if (clean) connection.destroy();
-        else this.afterLeaseFreed();
-      });
-    }
+    this.leases.release(connection);
   }
 
   /**
@@ -263,11 +220,11 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
     return {
       total: this.supervisor.all.size,
       idle,
-      leased: this.leased.size,
+      leased: this.leases.leased.size,
       connecting: this.supervisor.connectingCount,
       pending,
       queued: this.dispatcher.queued,
-      waiting: this.waiters.length,
+      waiting: this.leases.waiters.length,
       maxConnections: this.#config.maxConnections,
       maxLeases: this.#config.maxLeases,
     };
@@ -333,11 +290,6 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
     );
   }
 
-  /** Room in the lease budget for one more connection opened for a waiter. */
-  private leaseRoom(): boolean {
-    return this.leased.size + this.supervisor.connectingLeases < this.#config.maxLeases;
-  }
-
   /** Opens a shared connection for queued work when the budget and the backoff allow. */
   private ensureShared(): void {
     if (this.closed || this.supervisor.connectingShared > 0) return;
@@ -362,15 +314,8 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
       emitSafely(this, 'up');
     }
     emitSafely(this, 'connect', connection.id);
-    if (waiter !== null && waiter.queued) {
-      this.waiters.remove(waiter);
-      this.lease(connection);
-      waiter.resolve(connection);
-    } else if (waiter !== null) {
-      this.placeReleased(connection);
-    } else {
-      this.dispatcher.add(connection);
-    }
+    if (waiter !== null) this.leases.opened(connection, waiter);
+    else this.dispatcher.add(connection);
   }
 
   private onOpenFailed(error: Error, waiter: Waiter | null): void {
@@ -381,69 +326,24 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
       return;
     }
     const serving = this.dispatcher.connections.some((c) => c.ready);
-    if (!serving && this.leased.size === 0 && !this.isDown) {
+    if (!serving && this.leases.leased.size === 0 && !this.isDown) {
       this.isDown = true;
       emitSafely(this, 'down', error);
     }
     if (this.listenerCount('error') > 0) emitSafely(this, 'error', error);
-    if (waiter !== null && waiter.queued) {
-      this.waiters.remove(waiter);
-      waiter.reject(error);
-    }
+    this.leases.failed(waiter, error);
     const fatal = isFatal(error);
     // A failed extra connection (e.g. maxclients) leaves the pool serving on what it has; it grows later.
     if (!serving || fatal) this.dispatcher.failQueued(error, fatal);
-    if (fatal) {
-      for (let w = this.waiters.shift(); w !== null; w = this.waiters.shift()) w.reject(error);
-    }
+    if (fatal) this.leases.rejectAll(() => error);
     if (this.wantsShared()) this.ensureShared();
   }
 
   private onClosed(connection: Connection, cause: Error | undefined): void {
-    const wasLeased = this.leased.delete(connection);
+    this.leases.closed(connection);
     this.dispatcher.remove(connection);
     emitSafely(this, 'close', connection.id, cause);
-    if (this.closed) return;
-    if (wasLeased) this.afterLeaseFreed();
-    if (this.wantsShared()) this.ensureShared();
-  }
-
-  /** A lease ended without its connection coming back: open one for the oldest waiter. */
-  private afterLeaseFreed(): void {
-    if (this.closed || this.waiters.length === 0) return;
-    if (this.leaseRoom() && !this.supervisor.inBackoff) this.supervisor.spawn(this.waiters.peek());
-  }
-
-  /** A clean connection with no lease: the oldest waiter gets it, else the shared set, else it retires. */
-  private placeReleased(connection: Connection): void {
-    const waiter = this.waiters.shift();
-    if (waiter !== null) {
-      this.lease(connection);
-      waiter.resolve(connection);
-    } else if (this.dispatcher.connections.length < this.#config.maxConnections) {
-      this.dispatcher.add(connection);
-    } else {
-      this.supervisor.retire(connection);
-    }
-  }
-
-  private lease(connection: Connection): void {
-    connection.lease.clear();
-    this.leased.add(connection);
-  }
-
-  /** PINGs a lease that has been idle longer than `healthCheckIntervalMs`; a dead one is replaced. */
-  private async checkHealth(connection: Connection): Promise<Connection> {
-    const interval = this.#config.healthCheckIntervalMs;
-    if (interval === 0 || Date.now() - connection.lastActiveAt < interval) return connection;
-    try {
-      await connection.executeWith('PING', [], false, this.#config.connection.connectTimeoutMs);
-      return connection;
-    } catch {
-      this.leased.delete(connection);
-      connection.destroy();
-      return this.getConnection();
-    }
+    if (!this.closed && this.wantsShared()) this.ensureShared();
   }
 
   /** Reaps idle shared connections above `minIdle`, retires old ones, and keeps `minIdle` warm. */
@@ -466,9 +366,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
   }
 
   private async shutDown(drainTimeoutMs: number): Promise<void> {
-    for (let w = this.waiters.shift(); w !== null; w = this.waiters.shift()) {
-      w.reject(this.closedError());
-    }
+    this.leases.rejectAll(() => this.closedError());
     for (const [request, timer] of this.delayed) {
       clearTimeout(timer);
       request.reject(this.closedError());
@@ -495,13 +393,8 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
   }
 
   private drained(): boolean {
-    if (this.dispatcher.queued > 0 || this.leased.size > 0) return false;
+    if (this.dispatcher.queued > 0 || this.leases.leased.size > 0) return false;
     for (const connection of this.supervisor.all) if (connection.pending > 0) return false;
     return true;
   }
-}
-
-function clearWaiterTimer(waiter: Waiter): void {
-  if (waiter.timer !== null) clearTimeout(waiter.timer);
-  waiter.timer = null;
 }

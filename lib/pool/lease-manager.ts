@@ -1,0 +1,202 @@
+import type { Connection } from '../connection/connection';
+import { PoolExhaustedError } from '../errors/redis-pool.errors';
+import { timerDelay } from '../utils/deadline';
+import { restoreLease } from './lease-restore';
+import { WaiterQueue, type Waiter } from './waiter-queue';
+
+/** What the lease manager needs from its pool. */
+export interface LeaseHost {
+  readonly address: string;
+  closed(): boolean;
+  closedError(): Error;
+  /** An idle shared connection, taken out of the shared set, or `null`. */
+  takeIdleShared(): Connection | null;
+  /** A clean connection nobody waits for: it joins the shared set, or retires when that is full. */
+  returnShared(connection: Connection): void;
+  /** Opens a connection for `waiter`. */
+  spawnFor(waiter: Waiter): void;
+  /** Connections being opened for waiters. */
+  connectingLeases(): number;
+  /** A connect failed a moment ago and no attempt is under way: fail fast with `lastError()`. */
+  inBackoff(): boolean;
+  lastError(): Error | null;
+}
+
+/** The limits of leasing. */
+export interface LeaseSettings {
+  maxLeases: number;
+  acquireTimeoutMs: number;
+  maxQueueLength: number;
+  healthCheckIntervalMs: number;
+  /** The PING of a health check gets this long. */
+  connectTimeoutMs: number;
+  /** The db a returned lease is switched back to. */
+  db: number;
+}
+
+/**
+ * Exclusive leases (redis-py's `get_connection`/`release`), on a budget of their own (`maxLeases`), so that
+ * blocked workers never starve the shared path. Waiters are served oldest first; a returned lease is made clean
+ * (or discarded) before anyone else gets it; a lease idle for `healthCheckIntervalMs` is PINGed first.
+ */
+export class LeaseManager {
+  readonly leased = new Set<Connection>();
+  readonly waiters = new WaiterQueue();
+
+  constructor(
+    private readonly host: LeaseHost,
+    private readonly settings: LeaseSettings,
+  ) {}
+
+  /** Room in the budget for one more connection opened for a waiter. */
+  get room(): boolean {
+    return this.leased.size + this.host.connectingLeases() < this.settings.maxLeases;
+  }
+
+  /** A lease: an idle shared connection when the budget allows, else a new one or the next one returned. */
+  acquire(): Promise<Connection> {
+    if (this.host.closed()) return Promise.reject(this.host.closedError());
+    const { maxLeases, maxQueueLength, acquireTimeoutMs } = this.settings;
+    if (this.leased.size < maxLeases) {
+      const idle = this.host.takeIdleShared();
+      if (idle !== null) {
+        this.hold(idle);
+        return this.checkHealth(idle);
+      }
+    }
+    const room = this.room;
+    if (room && this.host.inBackoff()) return Promise.reject(this.host.lastError() as Error);
+    if (this.waiters.length >= maxQueueLength) {
+      return Promise.reject(
+        new PoolExhaustedError(`Too many callers waiting for a connection to ${this.host.address}`),
+      );
+    }
+    return new Promise<Connection>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: (connection) => {
+          clearWaiterTimer(waiter);
+          this.checkHealth(connection).then(resolve, reject);
+        },
+        reject: (error) => {
+          clearWaiterTimer(waiter);
+          reject(error);
+        },
+        timer: null,
+        prev: null,
+        next: null,
+        queued: false,
+      };
+      if (acquireTimeoutMs > 0) {
+        waiter.timer = setTimeout(() => {
+          waiter.timer = null;
+          this.waiters.remove(waiter);
+          reject(
+            new PoolExhaustedError(
+              `No connection to ${this.host.address} became free within ${acquireTimeoutMs} ms (${this.leased.size} of ${maxLeases} leases held)`,
+            ),
+          );
+        }, timerDelay(acquireTimeoutMs));
+      }
+      this.waiters.push(waiter);
+      if (room) this.host.spawnFor(waiter);
+    });
+  }
+
+  /** Gives a lease back: restored and passed on, or discarded (see `restoreLease`). */
+  release(connection: Connection): void {
+    if (!this.leased.has(connection)) return;
+    const closed = this.host.closed();
+    const restored = closed ? false : restoreLease(connection, this.settings.db);
+    if (restored === true) {
+      this.leased.delete(connection);
+      this.place(connection);
+    } else if (restored === false) {
+      this.leased.delete(connection);
+      if (closed) connection.destroy();
+      this.afterLeaseFreed();
+    } else {
+      // Still counted as leased while its state is restored, so nobody else can take it meanwhile.
+      void restored.then((clean) => {
+        this.leased.delete(connection);
+        if (clean && !this.host.closed()) this.place(connection);
+        else if (clean) connection.destroy();
+        else this.afterLeaseFreed();
+      });
+    }
+  }
+
+  /** A connection opened for `waiter`: that waiter gets it if still waiting, else it is placed as returned. */
+  opened(connection: Connection, waiter: Waiter): void {
+    if (waiter.queued) {
+      this.waiters.remove(waiter);
+      this.hold(connection);
+      waiter.resolve(connection);
+    } else {
+      this.place(connection);
+    }
+  }
+
+  /** A connection opened for `waiter` failed: that waiter hears the real cause. */
+  failed(waiter: Waiter | null, error: Error): void {
+    if (waiter === null || !waiter.queued) return;
+    this.waiters.remove(waiter);
+    waiter.reject(error);
+  }
+
+  /** Rejects every waiter (a failure no retry cures, or the pool closed). */
+  rejectAll(error: () => Error): void {
+    for (let w = this.waiters.shift(); w !== null; w = this.waiters.shift()) w.reject(error());
+  }
+
+  /** A connection closed; if it was leased, its budget is free again. */
+  closed(connection: Connection): void {
+    if (this.leased.delete(connection) && !this.host.closed()) this.afterLeaseFreed();
+  }
+
+  /** A clean connection with no lease: the oldest waiter gets it, else the shared path. */
+  private place(connection: Connection): void {
+    const waiter = this.waiters.shift();
+    if (waiter !== null) {
+      this.hold(connection);
+      waiter.resolve(connection);
+    } else {
+      this.host.returnShared(connection);
+    }
+  }
+
+  /** A lease ended without its connection coming back: open one for the oldest waiter. */
+  private afterLeaseFreed(): void {
+    if (this.host.closed() || this.waiters.length === 0) return;
+    const oldest = this.waiters.peek();
+    if (oldest !== null && this.room && !this.host.inBackoff()) this.host.spawnFor(oldest);
+  }
+
+  private hold(connection: Connection): void {
+    connection.lease.clear();
+    this.leased.add(connection);
+  }
+
+  /** PINGs a lease that has been idle longer than `healthCheckIntervalMs`; a dead one is replaced. */
+  private async checkHealth(connection: Connection): Promise<Connection> {
+    const { healthCheckIntervalMs, connectTimeoutMs } = this.settings;
+    if (
+      healthCheckIntervalMs === 0 ||
+      Date.now() - connection.lastActiveAt < healthCheckIntervalMs
+    ) {
+      return connection;
+    }
+    try {
+      await connection.executeWith('PING', [], false, connectTimeoutMs);
+      return connection;
+    } catch {
+      this.leased.delete(connection);
+      connection.destroy();
+      return this.acquire();
+    }
+  }
+}
+
+function clearWaiterTimer(waiter: Waiter): void {
+  if (waiter.timer !== null) clearTimeout(waiter.timer);
+  waiter.timer = null;
+}
