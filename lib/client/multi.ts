@@ -1,5 +1,7 @@
 import type { Connection } from '../connection/connection';
-import { ResponseError } from '../errors/redis-pool.errors';
+import { prepareCommand } from '../connection/command-request';
+import { unsupported } from '../connection/command-policy';
+import { CommandNotAllowedError, ResponseError } from '../errors/redis-pool.errors';
 import type { RedisReply } from '../protocol/resp.types';
 import { raceAbort } from './abort';
 import { sendInChunks, transformSettled, type Settled } from './command-batch';
@@ -40,11 +42,19 @@ export class Multi<R extends unknown[] = []> extends ScanCommands<'multi', R> {
   /**
    * Runs MULTI, the queued commands and EXEC. Resolves the results in order, or `null` when EXEC was aborted by
    * WATCH. Rejects with the EXECABORT `ResponseError` (naming the command that failed to queue) when the server
-   * refused a command before EXEC, in which case nothing ran.
+   * refused a command before EXEC, in which case nothing ran. Rejects with `TypeError`, `RangeError` or
+   * `CommandNotAllowedError` before sending anything when the client itself would refuse one of the commands.
    */
   async exec(): Promise<BatchResults<R> | null> {
     const specs = this.queued;
     this.queued = [];
+    // A command the client would refuse mid-transaction (a bad argument, one over 512 MB, a refused command)
+    // would leave EXEC with fewer results than commands: refuse the whole transaction before MULTI instead.
+    for (const spec of specs) {
+      const { name, sent } = prepareCommand(spec.command, spec.args);
+      const refusal = unsupported(name, sent);
+      if (refusal !== undefined) throw new CommandNotAllowedError(refusal);
+    }
     const { signal } = this.options;
     const connection = await this.source.acquire(signal, specs);
     let discard = false;

@@ -286,10 +286,10 @@ export class RedisService extends IteratorCommands {
   /**
    * Every key (matching `match`, of `type`); on a cluster, every master is walked in turn.
    */
-  override scanIterator(options?: ScanOptions): AsyncGenerator<string, void, undefined> {
-    return this.pool.masterPools === undefined
-      ? super.scanIterator(options)
-      : this.scanMasters(options);
+  override scanIterator(...args: [options?: ScanOptions]): AsyncGenerator<string, void, undefined> {
+    // The base refuses extra arguments (JavaScript callers may pass them): hand them all on so it can.
+    if (this.pool.masterPools === undefined || args.length > 1) return super.scanIterator(...args);
+    return this.scanMasters(args[0]);
   }
 
   private async *scanMasters(options?: ScanOptions): AsyncGenerator<string, void, undefined> {
