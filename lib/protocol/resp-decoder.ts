@@ -140,11 +140,12 @@ export class RespDecoder {
         this.tailLength = len - pos;
         return;
       }
+      // Measured as a held partial line is (up to its LF), so the error is the same however the bytes came.
+      if (lf - pos > limits.maxLineLength + 2) throw lineTooLong(limits);
       const start = pos + 1;
       const end = lf - 1;
       if (end < start || buf[end] !== CR)
         throw new ProtocolError('Malformed reply: line not ended by CRLF');
-      if (end - start > limits.maxLineLength) throw lineTooLong(limits);
       pos = lf + 1;
 
       let value: RedisReply;

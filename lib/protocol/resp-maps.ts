@@ -15,10 +15,19 @@ export class RedisMapEntries extends Array<[RedisReply, RedisReply]> {}
 // Derived arrays are ordinary arrays: what `map()` returns is no longer a map's entries.
 Object.defineProperty(RedisMapEntries, Symbol.species, { value: Array });
 
-/** A map key as text: strings as they are, Buffers as UTF-8, anything else as `String()` writes it. */
+/**
+ * A map key as text: strings as they are, Buffers as UTF-8, other scalars (and errors) as `String()` writes
+ * them. An aggregate key (RESP3 allows one; Redis never sends one) has no faithful text, and a map as a key cannot
+ * even be converted: it is a `ProtocolError` here, and arrives intact in buffer mode's `RedisMapEntries`.
+ */
 export function textKey(key: RedisReply): string {
   if (typeof key === 'string') return key;
   if (Buffer.isBuffer(key)) return key.toString('utf8');
+  if (typeof key === 'object' && key !== null && !(key instanceof Error)) {
+    throw new ProtocolError(
+      'Malformed reply: an aggregate as a map key; read such maps in buffer mode',
+    );
+  }
   return String(key);
 }
 

@@ -4,6 +4,7 @@ import {
   asString,
   buffersToStrings,
 } from '../../lib/client/reply-transforms';
+import { ProtocolError } from '../../lib/errors/redis-pool.errors';
 import { RedisMapEntries } from '../../lib/protocol/resp-maps';
 import type { RedisReply } from '../../lib/protocol/resp.types';
 import { decodeChunks, describeReply, splitsOf } from './decode-helpers';
@@ -78,6 +79,21 @@ describe('RESP3 maps in buffer mode', () => {
     expect(inBuffers.replies[0]).toBeInstanceOf(RedisMapEntries);
     const asText = decodeChunks([stream]);
     expect(Object.getPrototypeOf(asText.replies[0])).toBeNull();
+  });
+
+  it('hold aggregate keys, which a map keyed by text refuses with a ProtocolError, never a TypeError', () => {
+    const stream = Buffer.from('%2\r\n*1\r\n:1\r\n+a\r\n%0\r\n+b\r\n');
+    const [map] = decodeChunks([stream], undefined, true).replies as RedisMapEntries[];
+    expect(map).toEqual([
+      [[1], Buffer.from('a')],
+      [expect.any(RedisMapEntries), Buffer.from('b')],
+    ]);
+    const asText = decodeChunks([stream]);
+    expect(asText.replies).toEqual([]);
+    expect(asText.errors.map((e) => e.message)).toEqual([
+      'Malformed reply: an aggregate as a map key; read such maps in buffer mode',
+    ]);
+    expect(() => buffersToStrings(map)).toThrow(ProtocolError);
   });
 
   it('derive plain arrays, and describe themselves apart from arrays of pairs', () => {

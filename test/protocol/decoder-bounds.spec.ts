@@ -4,7 +4,7 @@ import { SocketReader } from '../../lib/connection/socket-reader';
 import { ProtocolError } from '../../lib/errors/redis-pool.errors';
 import { EAGER_BULK_BYTES, GROWING_BULK_START_BYTES } from '../../lib/protocol/bulk-buffer';
 import { startFakeRespServer, type FakeRespServer } from '../harness';
-import { collectingDecoder, decodeChunks } from './decode-helpers';
+import { collectingDecoder, decodeChunks, splitsOf } from './decode-helpers';
 import { feedThroughReader } from './reader-feed';
 
 /*
@@ -163,6 +163,28 @@ describe('RespDecoder memory for bulks a hostile server declares', () => {
     expect(decoder.directTarget(0)).toBeNull();
     decoder.write(Buffer.from('more'));
     expect(out.errors).toHaveLength(1);
+  });
+});
+
+describe('RespDecoder line limits', () => {
+  it('a too-long line ended by a bare LF gives the same error however it is cut', () => {
+    const limits = { maxLineLength: 60 };
+    for (const wire of [`+${'a'.repeat(62)}\n`, `:${'7'.repeat(62)}\n`, `+${'a'.repeat(61)}\r\n`]) {
+      const messages = new Set<string>();
+      for (const { chunks } of splitsOf(Buffer.from(wire))) {
+        const out = decodeChunks(chunks, limits);
+        expect(out.errors).toHaveLength(1);
+        messages.add(out.errors[0].message);
+      }
+      expect([...messages]).toEqual(['Malformed reply: line longer than 60 bytes']);
+    }
+    // A line is measured up to its LF, as a partial line is held: 61 bytes and a bare LF are within the limit,
+    // so the missing CR is the error, again however it is cut.
+    for (const { chunks } of splitsOf(Buffer.from(`+${'a'.repeat(61)}\n`))) {
+      expect(decodeChunks(chunks, limits).errors.map((e) => e.message)).toEqual([
+        'Malformed reply: line not ended by CRLF',
+      ]);
+    }
   });
 });
 
