@@ -15,8 +15,9 @@ export interface Fed extends Decoded {
 /**
  * Plays Node's part in `onread` exactly: asks the reader for a buffer, lets "the kernel" write a read of the
  * given size into it, calls back, and repeats. Before each read the whole buffer handed out is filled with
- * garbage, as the kernel may write anywhere in it: if the reader ever lent memory the decoder still views, a
- * decoded value would come out corrupted. `afterRead` runs after each read with the bytes read so far.
+ * garbage (its first `garbageBytes`, to keep fuzzing fast), as the kernel may write anywhere in it: if the reader
+ * ever lent memory the decoder still views, a decoded value would come out corrupted. `afterRead` runs after each
+ * read with the bytes read so far.
  */
 export function feedThroughReader(
   stream: Buffer,
@@ -24,6 +25,7 @@ export function feedThroughReader(
   returnBuffers = false,
   afterRead?: (decoder: RespDecoder, bytesRead: number) => void,
   limits?: Parameters<typeof collectingDecoder>[0],
+  garbageBytes = Infinity,
 ): Fed {
   const { decoder, out } = collectingDecoder(limits, returnBuffers);
   let directReads = 0;
@@ -37,7 +39,7 @@ export function feedThroughReader(
   let next = buffer();
   for (let k = 0; pos < stream.length; k++) {
     const target = next;
-    target.fill(0xee);
+    target.subarray(0, garbageBytes).fill(0xee);
     const count = Math.min(readSizes[k % readSizes.length], target.length, stream.length - pos);
     stream.copy(target, 0, pos, pos + count);
     pos += count;
