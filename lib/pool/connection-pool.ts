@@ -98,6 +98,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
         spawnFor: (waiter) => this.supervisor.spawn(waiter),
         connectingLeases: () => this.supervisor.connectingLeases,
         inBackoff: () => this.supervisor.inBackoff,
+        afterBackoff: (retry) => this.supervisor.afterBackoff(retry),
         lastError: () => this.supervisor.lastError,
       },
       {

@@ -65,6 +65,7 @@ export class ConnectionSupervisor {
   /** The last reason a connection could not be opened. */
   lastError: Error | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  private leaseRetryTimer: NodeJS.Timeout | null = null;
   private maintenanceTimer: NodeJS.Timeout | null = null;
   private readonly lifetimes = new WeakMap<Connection, number>();
   private stopped = false;
@@ -143,6 +144,18 @@ export class ConnectionSupervisor {
     }, timerDelay(wait));
   }
 
+  /** Runs `retry` once the backoff has passed (lease waiters that could not be served during it). */
+  afterBackoff(retry: () => void): void {
+    if (this.stopped || this.leaseRetryTimer !== null) return;
+    this.leaseRetryTimer = setTimeout(
+      () => {
+        this.leaseRetryTimer = null;
+        if (!this.stopped) retry();
+      },
+      timerDelay(this.downUntil - Date.now()),
+    );
+  }
+
   /** Takes an opened connection into the pool: the backoff resets, and closing it is reported. */
   adopt(connection: Connection): void {
     this.all.add(connection);
@@ -187,7 +200,9 @@ export class ConnectionSupervisor {
   stop(): void {
     this.stopped = true;
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    if (this.leaseRetryTimer !== null) clearTimeout(this.leaseRetryTimer);
     this.reconnectTimer = null;
+    this.leaseRetryTimer = null;
     this.stopMaintenance();
   }
 

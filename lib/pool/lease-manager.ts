@@ -19,6 +19,8 @@ export interface LeaseHost {
   connectingLeases(): number;
   /** A connect failed a moment ago and no attempt is under way: fail fast with `lastError()`. */
   inBackoff(): boolean;
+  /** Calls `retry` once the backoff has passed. */
+  afterBackoff(retry: () => void): void;
   lastError(): Error | null;
 }
 
@@ -166,9 +168,9 @@ export class LeaseManager {
 
   /** A lease ended without its connection coming back: open one for the oldest waiter. */
   private afterLeaseFreed(): void {
-    if (this.host.closed() || this.waiters.length === 0) return;
-    const oldest = this.waiters.peek();
-    if (oldest !== null && this.room && !this.host.inBackoff()) this.host.spawnFor(oldest);
+    if (this.host.closed() || this.waiters.length === 0 || !this.room) return;
+    if (this.host.inBackoff()) this.host.afterBackoff(() => this.afterLeaseFreed());
+    else this.host.spawnFor(this.waiters.peek() as Waiter);
   }
 
   private hold(connection: Connection): void {

@@ -54,9 +54,21 @@ export class SharedDispatcher {
     private readonly limits: DispatchLimits,
   ) {}
 
-  /** Commands waiting for a shared connection. */
+  /**
+   * Commands waiting for a shared connection. Ones that settled while waiting (aborted) are taken out first, so
+   * they neither show in `stats()` nor hold `disconnect()` back; not on the hot path.
+   */
   get queued(): number {
-    return this.backlog.length;
+    const count = this.backlog.length;
+    if (count === 0) return 0;
+    const kept = new Fifo<CommandRequest>();
+    for (let i = 0; i < count; i++) {
+      const request = this.backlog.shift() as CommandRequest;
+      if (!request.done) kept.push(request);
+    }
+    this.backlog = kept;
+    if (kept.length === 0) this.clearBacklogTimer();
+    return kept.length;
   }
 
   /**
@@ -69,8 +81,9 @@ export class SharedDispatcher {
       connection.enqueue(request);
       return;
     }
-    if (bounded && this.host.inBackoff()) {
-      // The server was unreachable a moment ago: fail fast rather than pile up work until it returns.
+    if (bounded && this.host.inBackoff() && !this.connections.some((c) => c.ready)) {
+      // The server was unreachable a moment ago and no connection serves: fail fast rather than pile up work
+      // until it returns. (A failed extra connection, e.g. maxclients, leaves the pool serving: work queues.)
       request.reject(this.host.lastConnectError() as Error);
       return;
     }

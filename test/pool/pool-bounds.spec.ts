@@ -289,7 +289,7 @@ describe('bounds of the pool against a real server', () => {
   });
 });
 
-describe('known bugs (it.failing until lib/ is fixed)', () => {
+describe('found by these tests, fixed in lib/', () => {
   watchUnhandledRejections();
   let server: RedisServerHandle;
   let pool: ConnectionPool;
@@ -315,75 +315,69 @@ describe('known bugs (it.failing until lib/ is fixed)', () => {
     await waitFor('server full', async () => (await probe()) === own + 2);
   };
 
-  // BUG (lib/pool/shared-dispatcher.ts, dispatch(): `if (bounded && this.host.inBackoff())`): once a growth
+  // Was a bug (lib/pool/shared-dispatcher.ts, dispatch()): once a growth
   // attempt failed (maxclients), every new command that finds the serving connection at its high-water mark is
   // rejected with that connect error during the backoff, instead of queueing (bounded by maxQueueLength) for the
-  // connection that is serving. Remove `.failing` once fixed.
-  it.failing(
-    '35: under sustained load, commands past the high-water mark are not failed with the maxclients error of a growth attempt while the pool serves',
-    async () => {
-      name = uniqueName('maxclients-load');
-      pool = new ConnectionPool({
-        host: server.host,
-        port: server.port,
-        clientName: name,
-        maxConnections: 4,
-        maxPendingPerConnection: 8,
-        retry: { baseDelayMs: 20, maxDelayMs: 200 },
-      });
-      const redis = new RedisService(pool);
-      await expectOwnReply(pool);
-      const clients = async () => {
-        const info = await pool.executeCommand<string>('INFO', 'clients');
-        return Number(/connected_clients:(\d+)/.exec(info)?.[1]);
-      };
-      await fillServer(1, clients);
-      const commands: Array<Promise<unknown>> = [];
-      const until = Date.now() + 1000;
-      for (let turn = 0; Date.now() < until; turn++) {
-        for (let i = 0; i < 20; i++) commands.push(handled(redis.set(`${name}:${turn}:${i}`, 'v')));
-        await nextTurn();
-      }
-      const answered = await settleAll(commands, 15_000);
-      const failed = answered.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
-      expect(failed.slice(0, 1).map((r) => String(r.reason))).toEqual([]);
-      expect(failed.length).toBe(0);
-    },
-  );
+  // connection that is serving.
+  it('35: under sustained load, commands past the high-water mark are not failed with the maxclients error of a growth attempt while the pool serves', async () => {
+    name = uniqueName('maxclients-load');
+    pool = new ConnectionPool({
+      host: server.host,
+      port: server.port,
+      clientName: name,
+      maxConnections: 4,
+      maxPendingPerConnection: 8,
+      retry: { baseDelayMs: 20, maxDelayMs: 200 },
+    });
+    const redis = new RedisService(pool);
+    await expectOwnReply(pool);
+    const clients = async () => {
+      const info = await pool.executeCommand<string>('INFO', 'clients');
+      return Number(/connected_clients:(\d+)/.exec(info)?.[1]);
+    };
+    await fillServer(1, clients);
+    const commands: Array<Promise<unknown>> = [];
+    const until = Date.now() + 1000;
+    for (let turn = 0; Date.now() < until; turn++) {
+      for (let i = 0; i < 20; i++) commands.push(handled(redis.set(`${name}:${turn}:${i}`, 'v')));
+      await nextTurn();
+    }
+    const answered = await settleAll(commands, 15_000);
+    const failed = answered.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    expect(failed.slice(0, 1).map((r) => String(r.reason))).toEqual([]);
+    expect(failed.length).toBe(0);
+  });
 
-  // BUG (lib/pool/connection-pool.ts afterLeaseFreed(), lib/pool/lease-manager.ts afterLeaseFreed() in the
+  // Was a bug (lib/pool/connection-pool.ts afterLeaseFreed(), lib/pool/lease-manager.ts afterLeaseFreed() in the
   // refactor): a lease that ends without its connection coming back (discarded, or closed) during a connect
   // backoff opens nothing for the oldest waiter, and nothing does so once the backoff ends: the waiter waits out
-  // acquireTimeoutMs although the budget and the server have room. Remove `.failing` once fixed.
-  it.failing(
-    'a lease waiter is served when a discarded lease frees budget during a connect backoff, not left to acquireTimeoutMs',
-    async () => {
-      name = uniqueName('stranded-waiter');
-      pool = new ConnectionPool({
-        host: server.host,
-        port: server.port,
-        clientName: name,
-        maxConnections: 1,
-        maxLeases: 1,
-        acquireTimeoutMs: 2500,
-        retry: { baseDelayMs: 400, maxDelayMs: 400 },
-      });
-      const lease = await pool.getConnection();
-      await fillServer(1, () => connectedClients(lease));
-      // A failed connect (maxclients) puts the pool in backoff, 200-400 ms here.
-      const refused = await pool.executeCommand('PING').catch((error: unknown) => error);
-      expect((refused as Error).message).toMatch(/max number of clients/);
-      for (const socket of squatters) socket.destroy();
-      squatters = [];
-      const waiter = track(pool.getConnection());
-      // CLIENT SETNAME makes the lease be discarded at release: the lease budget has room again.
-      await lease.executeCommand('CLIENT', 'SETNAME', 'changed');
-      const released = Date.now();
-      pool.release(lease);
-      const next = await waiter.promise.catch((error: unknown) => error);
-      expect(next).not.toBeInstanceOf(Error);
-      expect(Date.now() - released).toBeLessThan(1500);
-      pool.release(next as Connection);
-    },
-  );
+  // acquireTimeoutMs although the budget and the server have room.
+  it('a lease waiter is served when a discarded lease frees budget during a connect backoff, not left to acquireTimeoutMs', async () => {
+    name = uniqueName('stranded-waiter');
+    pool = new ConnectionPool({
+      host: server.host,
+      port: server.port,
+      clientName: name,
+      maxConnections: 1,
+      maxLeases: 1,
+      acquireTimeoutMs: 2500,
+      retry: { baseDelayMs: 400, maxDelayMs: 400 },
+    });
+    const lease = await pool.getConnection();
+    await fillServer(1, () => connectedClients(lease));
+    // A failed connect (maxclients) puts the pool in backoff, 200-400 ms here.
+    const refused = await pool.executeCommand('PING').catch((error: unknown) => error);
+    expect((refused as Error).message).toMatch(/max number of clients/);
+    for (const socket of squatters) socket.destroy();
+    squatters = [];
+    const waiter = track(pool.getConnection());
+    // CLIENT SETNAME makes the lease be discarded at release: the lease budget has room again.
+    await lease.executeCommand('CLIENT', 'SETNAME', 'changed');
+    const released = Date.now();
+    pool.release(lease);
+    const next = await waiter.promise.catch((error: unknown) => error);
+    expect(next).not.toBeInstanceOf(Error);
+    expect(Date.now() - released).toBeLessThan(1500);
+    pool.release(next as Connection);
+  });
 });

@@ -227,30 +227,27 @@ describe('shutdown leaves nothing ticking', () => {
     server.resume();
   });
 
-  // BUG (lib/pool/shared-dispatcher.ts `get queued()` counts settled requests still in the backlog; read by
+  // Was a bug (lib/pool/shared-dispatcher.ts `get queued()` counted settled requests still in the backlog; read by
   // ConnectionPool.drained() and stats()): a command aborted while it waits in the backlog still counts as queued
-  // and pending, so disconnect() waits out the whole drain deadline for it. Remove `.failing` once fixed.
-  it.failing(
-    'a command aborted while queued is not pending work: stats drop it and disconnect() does not wait for it',
-    async () => {
-      name = uniqueName('aborted-queued');
-      server.freeze();
-      pool = new ConnectionPool({
-        host: server.host,
-        port: server.port,
-        clientName: name,
-        connectTimeoutMs: 30_000,
-      });
-      const abort = new AbortController();
-      const queued = handled(pool.execute('GET', [`${name}:k`], { signal: abort.signal }));
-      abort.abort();
-      await expect(queued).rejects.toThrow(/abort/i);
-      const started = Date.now();
-      const closing = pool.disconnect({ drainTimeoutMs: 3000 });
-      expect(pool.stats()).toMatchObject({ queued: 0, pending: 0 });
-      await closing;
-      expect(Date.now() - started).toBeLessThan(1500);
-      server.resume();
-    },
-  );
+  // and pending, so disconnect() waits out the whole drain deadline for it.
+  it('a command aborted while queued is not pending work: stats drop it and disconnect() does not wait for it', async () => {
+    name = uniqueName('aborted-queued');
+    server.freeze();
+    pool = new ConnectionPool({
+      host: server.host,
+      port: server.port,
+      clientName: name,
+      connectTimeoutMs: 30_000,
+    });
+    const abort = new AbortController();
+    const queued = handled(pool.execute('GET', [`${name}:k`], { signal: abort.signal }));
+    abort.abort();
+    await expect(queued).rejects.toThrow(/abort/i);
+    const started = Date.now();
+    const closing = pool.disconnect({ drainTimeoutMs: 3000 });
+    expect(pool.stats()).toMatchObject({ queued: 0, pending: 0 });
+    await closing;
+    expect(Date.now() - started).toBeLessThan(1500);
+    server.resume();
+  });
 });
