@@ -10,6 +10,8 @@ import {
   parseInteger,
   parseLength,
   parseLine,
+  streamedStringInterrupted,
+  tooLong,
   utf8Text,
 } from './resp-scalars';
 import type { DecoderHandlers, DecoderLimits, RedisMap, RedisReply } from './resp.types';
@@ -45,7 +47,10 @@ interface Frame {
  * an explicit stack, so arbitrarily deep input cannot overflow the call stack.
  */
 export class RespDecoder {
-  /** Decode strings as Buffers. Read at every string, so a connection may switch it between replies. */
+  /**
+   * Decode strings as Buffers, and RESP3 maps as `RedisMapEntries` (keys byte-exact) instead of objects keyed by
+   * text. Read at every string and map, so a connection may switch it between replies.
+   */
   returnBuffers = false;
 
   private readonly limits: Required<DecoderLimits>;
@@ -177,9 +182,7 @@ export class RespDecoder {
               break;
             }
             if ((streamed.bytes as GrowingBytes).length + n > limits.maxBulkLength) {
-              throw new ProtocolError(
-                `Malformed reply: streamed string longer than the limit of ${limits.maxBulkLength} bytes`,
-              );
+              throw tooLong('streamed string', limits.maxBulkLength, ' bytes');
             }
           }
           if (pos + n + 2 > len) {
@@ -360,11 +363,7 @@ export class RespDecoder {
     items.push(value);
     const max = this.limits.maxAggregateLength;
     const pairs = frame.kind === Kind.Map || frame.kind === Kind.Attribute;
-    if (items.length > (pairs ? 2 * max : max)) {
-      throw new ProtocolError(
-        `Malformed reply: streamed aggregate longer than the limit of ${max}`,
-      );
-    }
+    if (items.length > (pairs ? 2 * max : max)) throw tooLong('streamed aggregate', max, '');
   }
 
   private finish(frame: Frame): RedisReply {
@@ -399,8 +398,4 @@ function aggregateKind(type: number): Kind {
     default:
       return Kind.Array;
   }
-}
-
-function streamedStringInterrupted(): ProtocolError {
-  return new ProtocolError('Malformed reply: streamed string interrupted by another type');
 }

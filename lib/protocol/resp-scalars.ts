@@ -30,6 +30,16 @@ export function lineTooLong(limits: Required<DecoderLimits>): ProtocolError {
   return new ProtocolError(`Malformed reply: line longer than ${limits.maxLineLength} bytes`);
 }
 
+/** The error for a streamed aggregate or string that grew past its limit (`unit` follows the number). */
+export function tooLong(what: string, max: number, unit: string): ProtocolError {
+  return new ProtocolError(`Malformed reply: ${what} longer than the limit of ${max}${unit}`);
+}
+
+/** The error for anything but a `;` chunk inside a streamed string. */
+export function streamedStringInterrupted(): ProtocolError {
+  return new ProtocolError('Malformed reply: streamed string interrupted by another type');
+}
+
 /** Parses an integer reply exactly: a `number` within the safe range, a `bigint` beyond it. */
 export function parseInteger(buf: Buffer, start: number, end: number): number | bigint {
   let i = start;

@@ -49,7 +49,7 @@ export interface DecoderHandlers {
   onReply(reply: RedisReply): void;
   /** A RESP3 push frame (pub/sub messages, invalidations). Never a reply. */
   onPush(push: RedisReply[]): void;
-  /** A RESP3 attribute that preceded a value. Never a reply. */
+  /** A RESP3 attribute that preceded a value, keyed by text in either mode. Never a reply. */
   onAttribute?(attribute: RedisMap): void;
   /** The stream is not valid RESP. The decoder stops; the connection must be closed. */
   onError(error: ProtocolError): void;
