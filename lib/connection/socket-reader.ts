@@ -12,7 +12,8 @@ const MIN_DIRECT_BYTES = 64 * 1024;
  * Feeds a plain TCP or Unix socket's bytes to a decoder through Node's `onread` option, with fewer copies than
  * `'data'` events:
  * - the rest of a large bulk reply (at least `MIN_DIRECT_BYTES` still due) is read straight into the buffer the
- *   decoder assembles it in, so all but the first read of a 1 MB value is never copied in user space;
+ *   decoder assembles it in, so all but the first read of a 1 MB value is never copied in user space (a value
+ *   over a few MB gets its buffer as its bytes arrive, doubling, so it is copied about once more);
  * - other reads go into one slab, reused from its start as soon as the decoder holds no view of it (every value it
  *   delivers is a copy; only a partial line is kept as a view). While a partial line is held, reads continue after
  *   it, and a slab with too little room left is replaced, never overwritten. So no buffer is allocated per read.
