@@ -1,5 +1,6 @@
 export * from './errors/redis-pool.errors';
 export type { RedisArgument, RedisReply, RedisMap, DecoderLimits } from './protocol/resp.types';
+export { RedisMapEntries } from './protocol/resp-maps';
 export { RespDecoder, type DecoderHandlers } from './protocol/resp-decoder';
 export { encodeCommand } from './protocol/resp-encoder';
 export { Connection, type ConnectionStatus } from './connection/connection';

@@ -96,6 +96,7 @@ export abstract class HashCommands<K extends ChainKind, R extends unknown[]> ext
    * with binary values, `Object.fromEntries(pairs.map(([f, v]) => [f.toString(), v]))`.
    */
   hgetallBuffer(key: RedisKey): Chained<K, R, Array<[Buffer, Buffer]>> {
+    if (arguments.length > 1) return this.tooMany('hgetallBuffer', arguments.length, 1);
     return this.send('HGETALL', [key], asBufferPairs, true);
   }
 

@@ -58,6 +58,7 @@ const FIXED_ARITY: ReadonlyArray<readonly [string, readonly unknown[]]> = [
   ['hset', [K, { f: 'v' }]],
   ['hsetnx', [K, 'f', 'v']],
   ['hgetall', [K]],
+  ['hgetallBuffer', [K]],
   ['hincrby', [K, 'f', 1]],
   ['hincrbyfloat', [K, 'f', 1]],
   ['hexists', [K, 'f']],
@@ -145,8 +146,8 @@ const VARIADIC = [
   'info',
 ];
 
-/** Not guarded yet: its lines belong to another change in progress (its RESP3 return type). */
-const PENDING = ['hgetallBuffer'];
+/** Not guarded yet. */
+const PENDING: string[] = [];
 
 const ITERATORS: ReadonlyArray<readonly [string, readonly unknown[]]> = [
   ['scanIterator', [{}]],
