@@ -179,24 +179,6 @@ export interface ResolvedPoolOptions {
   drainTimeoutMs: number;
 }
 
-const NUMBER_OPTIONS = [
-  'port',
-  'db',
-  'maxConnections',
-  'minIdle',
-  'acquireTimeoutMs',
-  'connectTimeoutMs',
-  'commandTimeoutMs',
-  'idleTimeoutMs',
-  'maxLifetimeMs',
-  'healthCheckIntervalMs',
-  'keepAliveMs',
-  'maxQueueLength',
-  'drainTimeoutMs',
-  'maxLeases',
-  'maxPendingPerConnection',
-] as const;
-
 /** Options holding milliseconds: each must fit a Node timer (`MAX_TIMER_MS`), or the timer would fire at once. */
 const MS_OPTIONS = [
   'acquireTimeoutMs',
@@ -208,6 +190,18 @@ const MS_OPTIONS = [
   'keepAliveMs',
   'drainTimeoutMs',
 ] as const;
+
+/** The non-negative integer options besides `port` and `db`; a URL may carry each as a query key. */
+export const INTEGER_OPTIONS = [
+  'maxConnections',
+  'maxLeases',
+  'minIdle',
+  'maxQueueLength',
+  'maxPendingPerConnection',
+  ...MS_OPTIONS,
+] as const;
+
+const NUMBER_OPTIONS = ['port', 'db', ...INTEGER_OPTIONS] as const;
 
 function check(condition: boolean, message: string): void {
   if (!condition) throw new ConfigurationError(message);

@@ -1,5 +1,5 @@
 import { ConfigurationError } from '../errors/redis-pool.errors';
-import type { PoolOptions } from './pool-options';
+import { INTEGER_OPTIONS, type PoolOptions } from './pool-options';
 
 /**
  * How a bad part of a URL is reported: `fail` throws; `quote` shows a value (in quotes unless `bare`) only when
@@ -37,21 +37,10 @@ const QUERY_KEYS: ReadonlyMap<string, QueryReader> = new Map<string, QueryReader
   ['username', (v) => ({ username: v })],
   ['password', (v) => ({ password: v })],
   ['clientName', (v) => ({ clientName: v })],
-  ...(
-    [
-      'maxConnections',
-      'minIdle',
-      'acquireTimeoutMs',
-      'connectTimeoutMs',
-      'commandTimeoutMs',
-      'idleTimeoutMs',
-      'maxLifetimeMs',
-      'healthCheckIntervalMs',
-      'keepAliveMs',
-      'maxQueueLength',
-      'drainTimeoutMs',
-    ] as const
-  ).map((key): [string, QueryReader] => [key, (v, check) => ({ [key]: integer(v, key, check) })]),
+  ...INTEGER_OPTIONS.map((key): [string, QueryReader] => [
+    key,
+    (v, check) => ({ [key]: integer(v, key, check) }),
+  ]),
 ]);
 
 /** What stands in for a secret in every URL this package prints. */
