@@ -6,3 +6,4 @@ export * from './redis-server';
 export * from './resp-encode';
 export * from './tcp-proxy';
 export * from './tls-certs';
+export * from './chaos-proxy';
