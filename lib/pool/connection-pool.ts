@@ -89,12 +89,11 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
         closedError: () => this.closedError(),
         takeIdleShared: () => this.dispatcher.takeIdle(),
         returnShared: (connection) => {
-          if (this.dispatcher.connections.length < config.maxConnections) {
-            this.dispatcher.add(connection);
-          } else {
-            this.supervisor.retire(connection);
-          }
+          if (this.dispatcher.connections.length >= config.maxConnections) return false;
+          this.dispatcher.add(connection);
+          return true;
         },
+        retire: (connection) => this.supervisor.retire(connection),
         spawnFor: (waiter) => this.supervisor.spawn(waiter),
         connectingLeases: () => this.supervisor.connectingLeases,
         inBackoff: () => this.supervisor.inBackoff,
@@ -212,7 +211,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
 
   /** A snapshot of the pool. */
   stats(): PoolStats {
-    let idle = 0;
+    let idle = this.leases.spareCount;
     let pending = this.dispatcher.queued;
     for (const connection of this.dispatcher.connections) {
       if (connection.pending === 0) idle++;
@@ -363,6 +362,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
         this.supervisor.retire(connection);
       }
     }
+    this.leases.reapSpare(now, idleTimeoutMs);
     if (this.sharedCount() < minIdle && this.supervisor.mayConnect) this.supervisor.spawn(null);
   }
 

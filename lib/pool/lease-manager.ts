@@ -11,8 +11,10 @@ export interface LeaseHost {
   closedError(): Error;
   /** An idle shared connection, taken out of the shared set, or `null`. */
   takeIdleShared(): Connection | null;
-  /** A clean connection nobody waits for: it joins the shared set, or retires when that is full. */
-  returnShared(connection: Connection): void;
+  /** A clean connection nobody waits for joins the shared set; `false` when that is full. */
+  returnShared(connection: Connection): boolean;
+  /** Closes a connection gracefully (its replies arrive first). */
+  retire(connection: Connection): void;
   /** Opens a connection for `waiter`. */
   spawnFor(waiter: Waiter): void;
   /** Connections being opened for waiters. */
@@ -44,6 +46,11 @@ export interface LeaseSettings {
 export class LeaseManager {
   readonly leased = new Set<Connection>();
   readonly waiters = new WaiterQueue();
+  /**
+   * Clean connections returned by leases that the shared set had no room for, kept (within the lease budget) for
+   * the next lease instead of being closed and opened again.
+   */
+  private readonly spare: Connection[] = [];
 
   constructor(
     private readonly host: LeaseHost,
@@ -52,7 +59,14 @@ export class LeaseManager {
 
   /** Room in the budget for one more connection opened for a waiter. */
   get room(): boolean {
-    return this.leased.size + this.host.connectingLeases() < this.settings.maxLeases;
+    return (
+      this.leased.size + this.spare.length + this.host.connectingLeases() < this.settings.maxLeases
+    );
+  }
+
+  /** Spare connections kept for the next lease. */
+  get spareCount(): number {
+    return this.spare.length;
   }
 
   /** A lease: an idle shared connection when the budget allows, else a new one or the next one returned. */
@@ -60,7 +74,7 @@ export class LeaseManager {
     if (this.host.closed()) return Promise.reject(this.host.closedError());
     const { maxLeases, maxQueueLength, acquireTimeoutMs } = this.settings;
     if (this.leased.size < maxLeases) {
-      const idle = this.host.takeIdleShared();
+      const idle = this.spare.pop() ?? this.host.takeIdleShared();
       if (idle !== null) {
         this.hold(idle);
         return this.checkHealth(idle);
@@ -150,19 +164,37 @@ export class LeaseManager {
     for (let w = this.waiters.shift(); w !== null; w = this.waiters.shift()) w.reject(error());
   }
 
-  /** A connection closed; if it was leased, its budget is free again. */
+  /** A connection closed; if it was leased (or spare), its budget is free again. */
   closed(connection: Connection): void {
+    const at = this.spare.indexOf(connection);
+    if (at !== -1) this.spare.splice(at, 1);
     if (this.leased.delete(connection) && !this.host.closed()) this.afterLeaseFreed();
   }
 
-  /** A clean connection with no lease: the oldest waiter gets it, else the shared path. */
+  /** Retires spare connections idle longer than `idleTimeoutMs` (0 keeps them). */
+  reapSpare(now: number, idleTimeoutMs: number): void {
+    if (idleTimeoutMs === 0) return;
+    for (let i = this.spare.length - 1; i >= 0; i--) {
+      const connection = this.spare[i];
+      if (now - connection.lastActiveAt > idleTimeoutMs) {
+        this.spare.splice(i, 1);
+        this.host.retire(connection);
+      }
+    }
+  }
+
+  /** A clean connection with no lease: the oldest waiter gets it, else the shared path, else it is kept spare. */
   private place(connection: Connection): void {
     const waiter = this.waiters.shift();
     if (waiter !== null) {
       this.hold(connection);
       waiter.resolve(connection);
+    } else if (this.host.returnShared(connection)) {
+      return;
+    } else if (this.leased.size + this.spare.length < this.settings.maxLeases) {
+      this.spare.push(connection);
     } else {
-      this.host.returnShared(connection);
+      this.host.retire(connection);
     }
   }
 

@@ -5,7 +5,7 @@ import type { RedisArgument } from '../protocol/resp.types';
 export interface PoolStats {
   /** Open connections (shared, leased, closing), not counting those still connecting. */
   total: number;
-  /** Shared connections with no reply outstanding. */
+  /** Open connections neither leased nor with a reply outstanding (shared ones, and spares kept for leases). */
   idle: number;
   /** Connections held by an exclusive lease. */
   leased: number;
