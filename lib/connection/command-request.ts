@@ -5,7 +5,7 @@ import {
   type ResponseError,
 } from '../errors/redis-pool.errors';
 import { commandWords, sentArgs } from '../protocol/command-name';
-import { encodeCommand, type EncodedCommand } from '../protocol/resp-encoder';
+import { encodeWords, type EncodedCommand } from '../protocol/resp-encoder';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 
 /** Who may take a failed request back to run it elsewhere (the pool). */
@@ -155,7 +155,11 @@ export interface PreparedCommand {
  */
 export function prepareCommand(command: string, args: readonly RedisArgument[]): PreparedCommand {
   const words = commandWords(command);
-  return { name: words.name, sent: sentArgs(words, args), encoded: encodeCommand(command, args) };
+  return {
+    name: words.name,
+    sent: sentArgs(words, args),
+    encoded: encodeWords(words, args, command),
+  };
 }
 
 /**

@@ -2,20 +2,14 @@ import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
 import { CommandNotAllowedError, ConnectionError, TimeoutError } from '../errors/redis-pool.errors';
 import { RespDecoder } from '../protocol/resp-decoder';
-import { encodeCommand } from '../protocol/resp-encoder';
+import { commandWords, sentArgs, type CommandWords } from '../protocol/command-name';
+import { encodeCommand, encodeWords, type EncodedCommand } from '../protocol/resp-encoder';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 import { emitSafely } from '../utils/safe-emit';
 import { timerDelay } from '../utils/deadline';
 import { blockingWaitMs, isSubscribeCommand, unsupported } from './command-policy';
 import { addressOf, type ConnectionOptions } from './connection-options';
-import {
-  CommandRequest,
-  failOnClose,
-  prepareCommand,
-  settledBy,
-  unsettled,
-  type PreparedCommand,
-} from './command-request';
+import { CommandRequest, failOnClose, settledBy, unsettled } from './command-request';
 import { readyOrClosed, runHandshake } from './handshake';
 import { LeaseState } from './lease-state';
 import { Outbox } from './outbox';
@@ -187,13 +181,17 @@ export class Connection extends EventEmitter {
     timeoutMs?: number,
     signal?: AbortSignal,
   ): Promise<T> {
-    let prepared: PreparedCommand;
+    // Read once, without an object per command: this runs for every command sent.
+    let words: CommandWords;
+    let encoded: EncodedCommand;
     try {
-      prepared = prepareCommand(command, args);
+      words = commandWords(command);
+      encoded = encodeWords(words, args, command);
     } catch (error) {
       return Promise.reject(error);
     }
-    const { name, sent, encoded } = prepared;
+    const name = words.name;
+    const sent = sentArgs(words, args);
     const refusal = unsupported(name, sent);
     if (refusal !== undefined) return Promise.reject(new CommandNotAllowedError(refusal));
     this.lease.track(name, sent);

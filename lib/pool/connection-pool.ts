@@ -3,10 +3,8 @@ import type { Connection } from '../connection/connection';
 import { addressOf } from '../connection/connection-options';
 import {
   CommandRequest,
-  prepareCommand,
   settledBy,
   unsettled,
-  type PreparedCommand,
   type RequestOwner,
 } from '../connection/command-request';
 import {
@@ -14,6 +12,8 @@ import {
   ConnectionError,
   ResponseError,
 } from '../errors/redis-pool.errors';
+import { commandWords, sentArgs, type CommandWords } from '../protocol/command-name';
+import { encodeWords, type EncodedCommand } from '../protocol/resp-encoder';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 import { emitSafely } from '../utils/safe-emit';
 import { backoffDelay } from './backoff';
@@ -153,13 +153,17 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
         c.executeWith<T>(command, args, buffers, options?.timeoutMs, options?.signal),
       );
     }
-    let prepared: PreparedCommand;
+    // Read once, without an object per command: this runs for every command sent.
+    let words: CommandWords;
+    let encoded: EncodedCommand;
     try {
-      prepared = prepareCommand(command, args);
+      words = commandWords(command);
+      encoded = encodeWords(words, args, command);
     } catch (error) {
       return Promise.reject(error);
     }
-    const { name, sent, encoded } = prepared;
+    const name = words.name;
+    const sent = sentArgs(words, args);
     const flags = commandFlags(name);
     const refusal = sharedPathRefusal(name, sent, flags);
     if (refusal !== undefined) return Promise.reject(new CommandNotAllowedError(refusal));

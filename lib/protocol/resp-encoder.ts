@@ -1,4 +1,4 @@
-import { commandName, commandWords } from './command-name';
+import { commandName, commandWords, type CommandWords } from './command-name';
 import type { RedisArgument } from './resp.types';
 
 export { commandName } from './command-name';
@@ -28,7 +28,16 @@ export const MAX_ARGUMENT_BYTES = 512 * 1024 * 1024;
  *   `MAX_ARGUMENT_BYTES`. Nothing is encoded then.
  */
 export function encodeCommand(command: string, args: readonly RedisArgument[]): EncodedCommand {
-  const names = commandWords(command).all;
+  return encodeWords(commandWords(command), args, command);
+}
+
+/** `encodeCommand` for a name already normalised by `commandWords` (the send paths read it once). */
+export function encodeWords(
+  words: CommandWords,
+  args: readonly RedisArgument[],
+  command: string,
+): EncodedCommand {
+  const names = words.all;
   const count = names.length + args.length;
   // Built inline, with no closure or object per command: this runs for every command sent.
   let text = `*${count}\r\n`;
