@@ -7,3 +7,4 @@ export * from './resp-encode';
 export * from './tcp-proxy';
 export * from './tls-certs';
 export * from './chaos-proxy';
+export * from './redis-sentinel';
