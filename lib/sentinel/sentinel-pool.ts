@@ -1,0 +1,384 @@
+import type { Connection } from '../connection/connection';
+import { commandFlags, READ_ONLY_FLAG } from '../connection/command-policy';
+import {
+  ConnectionError,
+  PoolClosedError,
+  ResponseError,
+  TimeoutError,
+} from '../errors/redis-pool.errors';
+import { commandName } from '../protocol/command-name';
+import type { RedisArgument, RedisReply } from '../protocol/resp.types';
+import { backoffDelay } from '../pool/backoff';
+import { ConnectionPool } from '../pool/connection-pool';
+import type { PoolOptions } from '../pool/pool-options';
+import { PoolSurface } from '../pool/pool-surface';
+import type { CommandOptions, PoolStats, RedisPool } from '../pool/redis-pool.interface';
+import { emitSafely } from '../utils/safe-emit';
+import { timerDelay } from '../utils/deadline';
+import { addressKey, SentinelClient } from './sentinel-client';
+import {
+  resolveSentinelOptions,
+  type ResolvedSentinelOptions,
+  type SentinelAddress,
+  type SentinelPoolOptions,
+} from './sentinel-options';
+import { SentinelWatcher } from './sentinel-watcher';
+
+/** The master in use: its address and the pool of connections to it. */
+interface MasterNode {
+  readonly key: string;
+  readonly pool: ConnectionPool;
+}
+
+/** What the `'failover'` event carries. */
+export interface FailoverEvent {
+  /** `host:port` of the master given up. */
+  from: string;
+  /** `host:port` of the master now in use. */
+  to: string;
+}
+
+/**
+ * Errors on the data path that may mean the master moved: the node now refuses writes (READONLY: it was
+ * demoted), is loading, or the connection failed or went silent (killed or frozen master).
+ */
+function signalsFailover(error: unknown): boolean {
+  if (error instanceof ResponseError) return error.code === 'READONLY' || error.code === 'LOADING';
+  return (
+    error instanceof ConnectionError ||
+    error instanceof TimeoutError ||
+    error instanceof PoolClosedError
+  );
+}
+
+/**
+ * Whether a failed command may be sent to the (new) master: it never ran (refused as READONLY by a demoted
+ * master, never written, or still queued in a retired pool), or running it twice is harmless.
+ */
+function mayResend(error: unknown, resendable: boolean): boolean {
+  return (
+    resendable ||
+    (error instanceof ResponseError && error.code === 'READONLY') ||
+    (error instanceof ConnectionError && !error.commandMayHaveRun) ||
+    error instanceof PoolClosedError
+  );
+}
+
+/**
+ * Redis Sentinel behind the same surface as `ConnectionPool`, always on the current master. The sentinels are
+ * asked where the master is (`SENTINEL GET-MASTER-ADDR-BY-NAME`), and the node is checked with `ROLE` before any
+ * command is sent to it. Three signals trigger a new question: the sentinels' `+switch-master`/`+sdown`/`+odown`
+ * events (on a subscribed sentinel connection that comes back after a drop), a periodic check
+ * (`recheckIntervalMs`), and errors on the data path (READONLY, LOADING, a failed or silent connection).
+ *
+ * On a switch, a new `ConnectionPool` serves the new master and the old one is drained and closed: its
+ * in-flight work finishes or fails typed, its leases are discarded when released. At most once holds: a written
+ * command is resent to the new master only when it is read-only (or `retryable`), or was refused with READONLY
+ * (a demoted master ran nothing), all within the command's one deadline.
+ *
+ * Events: `failover` (`{ from, to }`, once per switch), `error` (a question to the sentinels failed; only when
+ * listened to), and the current master pool's `connect`, `close`, `up`, `down`; `closing`.
+ */
+export class SentinelPool extends PoolSurface implements RedisPool {
+  protected readonly description: string;
+  private readonly settings: ResolvedSentinelOptions;
+  /** The data nodes' options (credentials included), in a private field. */
+  readonly #node: PoolOptions;
+  private readonly client: SentinelClient;
+  private readonly watcher: SentinelWatcher;
+  private current: MasterNode | null = null;
+  private discovering: Promise<MasterNode> | null = null;
+  private readonly leases = new Map<Connection, ConnectionPool>();
+  private readonly retired = new Set<ConnectionPool>();
+  private recheckTimer: NodeJS.Timeout | null = null;
+  /** Set while a failover is under way: new commands wait for the new master instead of the old one. */
+  private paused: { promise: Promise<void>; resume: () => void; timer: NodeJS.Timeout } | null =
+    null;
+
+  constructor(options: SentinelPoolOptions) {
+    super();
+    const { settings, sentinelAuth, natMap, node } = resolveSentinelOptions(options);
+    this.settings = settings;
+    this.#node = node;
+    this.description = `sentinel pool for master "${settings.masterName}"`;
+    this.client = new SentinelClient(
+      settings.sentinels,
+      settings.masterName,
+      sentinelAuth,
+      settings.queryTimeoutMs,
+      natMap,
+    );
+    this.watcher = new SentinelWatcher(
+      this.client,
+      settings.masterName,
+      settings.backoff,
+      (channel) => this.onSignal(channel),
+    );
+  }
+
+  /** `host:port` of the master in use, or `undefined` before the first discovery. */
+  get masterAddress(): string | undefined {
+    return this.current?.key;
+  }
+
+  /** The sentinels known now (the seeds and those the sentinels named). */
+  get sentinels(): readonly SentinelAddress[] {
+    return this.client.sentinels;
+  }
+
+  /** Runs one command on the current master, following a failover within the command's deadline. */
+  execute<T = RedisReply>(
+    command: string,
+    args: readonly RedisArgument[],
+    options?: CommandOptions,
+  ): Promise<T> {
+    if (this.closed) return Promise.reject(this.closedError());
+    const timeoutMs = options?.timeoutMs ?? this.settings.commandTimeoutMs;
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
+    const resendable =
+      options?.retryable === true || (commandFlags(commandName(command)) & READ_ONLY_FLAG) !== 0;
+    return this.run<T>(command, args, options, deadline, resendable, 0);
+  }
+
+  private async run<T>(
+    command: string,
+    args: readonly RedisArgument[],
+    options: CommandOptions | undefined,
+    deadline: number,
+    resendable: boolean,
+    attempt: number,
+  ): Promise<T> {
+    if (this.paused !== null) await this.paused.promise;
+    const node = await this.master();
+    const remaining = deadline - Date.now();
+    if (remaining <= 0)
+      throw new TimeoutError(`${commandName(command)} timed out during a failover`);
+    try {
+      return await node.pool.execute<T>(command, args, {
+        ...options,
+        timeoutMs: deadline === Infinity ? options?.timeoutMs : remaining,
+      });
+    } catch (error) {
+      if (this.closed || !signalsFailover(error)) throw error;
+      const moved = await this.rediscoverAfter(node);
+      if (!mayResend(error, resendable) || Date.now() >= deadline || attempt >= 30) throw error;
+      if (!moved) await this.sleep(attempt, deadline);
+      return this.run<T>(command, args, options, deadline, resendable, attempt + 1);
+    }
+  }
+
+  /** Leases a connection on the current master. */
+  async getConnection(): Promise<Connection> {
+    if (this.closed) throw this.closedError();
+    let node = await this.master();
+    let connection: Connection;
+    try {
+      connection = await node.pool.getConnection();
+    } catch (error) {
+      // A dead or retired master: lease on the new one, once, if the sentinels name another.
+      if (this.closed || !signalsFailover(error) || !(await this.rediscoverAfter(node)))
+        throw error;
+      node = await this.master();
+      connection = await node.pool.getConnection();
+    }
+    this.leases.set(connection, node.pool);
+    return connection;
+  }
+
+  /** Gives a lease back to the pool it came from (a retired master's pool discards it). */
+  release(connection: Connection): void {
+    const pool = this.leases.get(connection);
+    if (pool === undefined) return;
+    this.leases.delete(connection);
+    pool.release(connection);
+  }
+
+  /** Closes the master pool (in-flight work gets `drainTimeoutMs`), the sentinel watcher and timers. */
+  disconnect(options: { drainTimeoutMs?: number } = {}): Promise<void> {
+    return this.closeOnce(async () => {
+      this.watcher.stop();
+      this.resume();
+      if (this.recheckTimer !== null) clearInterval(this.recheckTimer);
+      this.recheckTimer = null;
+      await this.discovering?.catch(() => undefined);
+      const pools = [...this.retired];
+      if (this.current !== null) pools.push(this.current.pool);
+      await Promise.all(pools.map((pool) => pool.disconnect(options)));
+    });
+  }
+
+  /** The current master pool's stats (zeros before the first discovery). */
+  stats(): PoolStats {
+    if (this.current !== null) return this.current.pool.stats();
+    const { maxConnections = 10 } = this.#node;
+    return {
+      total: 0,
+      idle: 0,
+      leased: 0,
+      connecting: 0,
+      pending: 0,
+      queued: 0,
+      waiting: 0,
+      maxConnections,
+      maxLeases: this.#node.maxLeases ?? maxConnections,
+    };
+  }
+
+  /** Never shows credentials. */
+  toJSON(): Record<string, unknown> {
+    return {
+      masterName: this.settings.masterName,
+      master: this.current?.key ?? null,
+      sentinels: this.client.sentinels.map(addressKey),
+      closed: this.closed,
+      ...this.stats(),
+    };
+  }
+
+  /** The master in use, discovering it first when there is none. */
+  private master(): Promise<MasterNode> {
+    if (this.current !== null) return Promise.resolve(this.current);
+    return this.discover();
+  }
+
+  /** Asks the sentinels again (coalesced); resolves whether the master changed from `node`. */
+  private async rediscoverAfter(node: MasterNode): Promise<boolean> {
+    try {
+      const now = await this.discover();
+      return now !== node;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * A sentinel event. When a replica is about to be promoted, writes stop going to the old master (they would be
+   * lost: it keeps accepting them until it is demoted) and wait, within a bound, for the switch; the failover's
+   * end, abort or the switch itself resumes them. Every other signal asks where the master is.
+   */
+  private onSignal(channel: string): void {
+    if (channel === '+failover-state-send-slaveof-noone' || channel === '+promoted-slave') {
+      this.pause();
+      return;
+    }
+    if (channel === '+failover-end' || channel.startsWith('-failover-abort')) this.resume();
+    this.recheck();
+  }
+
+  private pause(): void {
+    if (this.paused !== null || this.closed) return;
+    let resume!: () => void;
+    const promise = new Promise<void>((resolve) => (resume = resolve));
+    // Bounded: a failover that never reports its end cannot hold commands past this.
+    const timer = setTimeout(() => this.resume(), timerDelay(this.settings.maxPauseMs));
+    timer.unref();
+    this.paused = { promise, resume, timer };
+    this.recheck();
+  }
+
+  private resume(): void {
+    const paused = this.paused;
+    if (paused === null) return;
+    this.paused = null;
+    clearTimeout(paused.timer);
+    paused.resume();
+  }
+
+  /** A signal (event, timer, reconnect of the watcher): ask the sentinels, quietly. */
+  private recheck(): void {
+    if (this.closed || this.current === null) return;
+    this.discover().catch(() => undefined);
+  }
+
+  /** Asks the sentinels where the master is, checks it with ROLE, and switches to it. Coalesced. */
+  private discover(): Promise<MasterNode> {
+    if (this.closed) return Promise.reject(this.closedError());
+    this.discovering ??= this.findMaster().finally(() => {
+      this.discovering = null;
+    });
+    return this.discovering;
+  }
+
+  private async findMaster(): Promise<MasterNode> {
+    let address: SentinelAddress;
+    try {
+      address = await this.client.masterAddress();
+      await this.verifyMaster(address);
+    } catch (error) {
+      if (this.listenerCount('error') > 0) emitSafely(this, 'error', error);
+      throw error;
+    }
+    const key = addressKey(address);
+    if (this.current !== null && this.current.key === key) return this.current;
+    if (this.closed) throw this.closedError();
+    return this.switchTo(address, key);
+  }
+
+  /** Checks with ROLE, on a connection of its own, that the node is a master: a replica is never used as one. */
+  private async verifyMaster(address: SentinelAddress): Promise<void> {
+    const probe = new ConnectionPool({
+      ...this.#node,
+      host: address.host,
+      port: address.port,
+      maxConnections: 1,
+      minIdle: 0,
+      retry: { attempts: 0 },
+    });
+    try {
+      const role = await probe.execute<RedisReply[]>('ROLE', [], {
+        timeoutMs: this.settings.queryTimeoutMs,
+      });
+      if (!Array.isArray(role) || String(role[0]) !== 'master') {
+        throw new ConnectionError(
+          `The sentinels named ${addressKey(address)} as master "${this.settings.masterName}", but it is a ${String(Array.isArray(role) ? role[0] : role)}`,
+        );
+      }
+    } finally {
+      await probe.disconnect({ drainTimeoutMs: 0 });
+    }
+  }
+
+  private switchTo(address: SentinelAddress, key: string): MasterNode {
+    const pool = new ConnectionPool({ ...this.#node, host: address.host, port: address.port });
+    for (const event of ['connect', 'close', 'up', 'down'] as const) {
+      pool.on(event, (...args: unknown[]) => emitSafely(this, event, ...args));
+    }
+    pool.on('down', () => this.recheck());
+    const previous = this.current;
+    const next: MasterNode = { key, pool };
+    this.current = next;
+    this.resume();
+    if (previous === null) {
+      this.watcher.start();
+      this.startRecheck();
+    } else {
+      this.retire(previous.pool);
+      emitSafely(this, 'failover', { from: previous.key, to: key } satisfies FailoverEvent);
+    }
+    return next;
+  }
+
+  /** Drains and closes a pool of a master given up; its leases are discarded when released. */
+  private retire(pool: ConnectionPool): void {
+    this.retired.add(pool);
+    void pool.disconnect({ drainTimeoutMs: this.settings.drainTimeoutMs }).finally(() => {
+      this.retired.delete(pool);
+    });
+  }
+
+  private startRecheck(): void {
+    const every = this.settings.recheckIntervalMs;
+    if (every === 0 || this.recheckTimer !== null) return;
+    this.recheckTimer = setInterval(() => this.recheck(), every).unref();
+  }
+
+  /** Waits out a backoff step (within the deadline) before trying the same master again. */
+  private sleep(attempt: number, deadline: number): Promise<void> {
+    const { baseDelayMs, maxDelayMs } = this.settings.backoff;
+    const delay = Math.min(
+      backoffDelay(attempt + 1, baseDelayMs, maxDelayMs),
+      deadline - Date.now(),
+    );
+    return new Promise((resolve) => setTimeout(resolve, timerDelay(delay)).unref());
+  }
+}
