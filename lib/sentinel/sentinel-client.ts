@@ -40,6 +40,8 @@ export class SentinelClient {
     auth: { username?: string; password?: string; tls?: boolean | TlsConnectionOptions },
     private readonly queryTimeoutMs: number,
     private readonly natMap: NatMap | undefined,
+    /** Set on every sentinel connection too, so that operators (and tests) can tell ours apart. */
+    private readonly clientName?: string,
   ) {
     this.known = seeds.map((seed) => ({ ...seed }));
     const tls = auth.tls === true ? {} : auth.tls === false ? undefined : auth.tls;
@@ -66,6 +68,7 @@ export class SentinelClient {
     if (auth.username !== undefined) options.username = auth.username;
     if (auth.password !== undefined) options.password = auth.password;
     if (auth.tls !== undefined) options.tls = auth.tls;
+    if (this.clientName !== undefined) options.clientName = this.clientName;
     return Connection.connect(options);
   }
 

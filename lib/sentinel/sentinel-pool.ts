@@ -107,6 +107,7 @@ export class SentinelPool extends PoolSurface implements RedisPool {
       sentinelAuth,
       settings.queryTimeoutMs,
       natMap,
+      node.clientName,
     );
     this.watcher = new SentinelWatcher(
       this.client,

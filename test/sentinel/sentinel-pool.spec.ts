@@ -44,24 +44,15 @@ async function expectClean(
   return lost;
 }
 
-/** Connections with our client name on every data node, and connections on every sentinel. */
-async function openConnections(
-  topology: RedisSentinelHandle,
-  name: string,
-): Promise<{ data: number; sentinels: number[] }> {
-  let data = 0;
-  for (const node of topology.dataNodes()) {
+/** Connections with our client name on every live data node and sentinel. */
+async function openConnections(topology: RedisSentinelHandle, name: string): Promise<number> {
+  let open = 0;
+  for (const node of [...topology.dataNodes(), ...topology.sentinels()]) {
     if (!node.running || node.frozen) continue;
     const list = await node.cli('CLIENT', 'LIST');
-    data += list.split('\n').filter((line) => line.includes(` name=${name} `)).length;
+    open += list.split('\n').filter((line) => line.includes(` name=${name} `)).length;
   }
-  const sentinels: number[] = [];
-  for (const sentinel of topology.sentinels()) {
-    if (!sentinel.running || sentinel.frozen) continue;
-    const list = await sentinel.cli('CLIENT', 'LIST');
-    sentinels.push(list.split('\n').filter((line) => line.trim() !== '').length);
-  }
-  return { data, sentinels };
+  return open;
 }
 
 describe('SentinelPool', () => {
@@ -69,24 +60,27 @@ describe('SentinelPool', () => {
   let topology: RedisSentinelHandle;
   let pool: SentinelPool;
   let name: string;
-  let baseline: { data: number; sentinels: number[] };
 
   beforeEach(async () => {
     topology = await startRedisSentinel({
       password: PASSWORD,
       sentinelPassword: SENTINEL_PASSWORD,
     });
-    baseline = await openConnections(topology, 'none');
   }, 60_000);
 
   afterEach(async () => {
-    await pool?.disconnect();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    // Nothing left open: no data connection of ours, and every sentinel back to its own connections.
-    const after = await openConnections(topology, name);
-    expect(after.data).toBe(0);
-    expect(after.sentinels).toEqual(baseline.sentinels.slice(0, after.sentinels.length));
-    await topology.dispose();
+    try {
+      await pool?.disconnect();
+      // Nothing left open: no connection of ours on any data node or sentinel (sentinel ones carry the name too).
+      let open = await openConnections(topology, name);
+      for (let i = 0; i < 20 && open > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        open = await openConnections(topology, name);
+      }
+      expect(open).toBe(0);
+    } finally {
+      await topology.dispose();
+    }
   }, 60_000);
 
   const open = (options: Partial<SentinelPoolOptions> = {}) => {
@@ -180,6 +174,54 @@ describe('SentinelPool', () => {
     expect(result.okAfterFault).toBeGreaterThanOrEqual(200);
     expect(recoveredMs).toBeLessThan(20_000);
     await expectClean(result, topology, pool);
+  }, 60_000);
+
+  it('SIGSTOP of the master (frozen, no close) under load: the command deadline and the sentinels move it', async () => {
+    open({ commandTimeoutMs: 1500 });
+    await pool.executeCommand('PING');
+    const old = topology.master();
+    const events: FailoverEvent[] = [];
+    const load = startLoad(pool, 'sentinel:frozen');
+    pool.on('failover', (event: FailoverEvent) => {
+      events.push(event);
+      load.markFault();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    old.freeze();
+    try {
+      await topology.waitForMaster({ host: old.host, port: old.port });
+      const until = Date.now() + 15_000;
+      while (load.report.okAfterFault < 200 && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      old.resume();
+    }
+    const result = await load.stop();
+    expect(events).toHaveLength(1);
+    expect(events[0].from).toBe(`${old.host}:${old.port}`);
+    expect(result.okAfterFault).toBeGreaterThanOrEqual(200);
+    await expectClean(result, topology, pool);
+    // The old master comes back as a replica: nothing of ours connects to it again.
+    await topology.waitForRole(old, 'replica').catch(() => undefined);
+    const list = await old.cli('CLIENT', 'LIST');
+    expect(list).not.toContain(` name=${name} `);
+  }, 60_000);
+
+  it('one sentinel down: the others answer, and a failover still carries the pool', async () => {
+    open();
+    await topology.sentinels()[0].kill();
+    await pool.executeCommand('PING');
+    const before = topology.master();
+    await topology.failover();
+    const until = Date.now() + 15_000;
+    while (pool.masterAddress === `${before.host}:${before.port}` && Date.now() < until) {
+      await pool.executeCommand('PING').catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const master = topology.master();
+    expect(pool.masterAddress).toBe(`${master.host}:${master.port}`);
+    expect(await pool.executeCommand('SET', 'sentinel:one-down', '1')).toBe('OK');
   }, 60_000);
 
   it('survives the loss of every seed sentinel: the list it learned carries it through a failover', async () => {
