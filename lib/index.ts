@@ -28,6 +28,7 @@ export { getPoolToken, getRedisPoolOptionsToken, getRedisToken } from './nest/re
 export { DEFAULT_POOL_NAME } from './nest/redis.constants';
 export type {
   RedisPoolClusterOptions,
+  RedisPoolSentinelOptions,
   RedisPoolFactoryOptions,
   RedisPoolModuleAsyncOptions,
   RedisPoolModuleOptions,

@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { ClusterPool } from '../cluster/cluster-pool';
+import { SentinelPool } from '../sentinel/sentinel-pool';
 import type { RedisPool } from '../pool/redis-pool.interface';
 import { DEFAULT_POOL_NAME } from '../nest/redis.constants';
 import { getPoolToken } from '../nest/redis.tokens';
@@ -57,7 +58,12 @@ export class RedisHealthIndicator {
         return up ? indicator.up(details) : indicator.down(details);
       }
       const responseTimeMs = await pingWithin(pool, timeoutMs, `Redis pool "${name}"`);
-      return indicator.up({ responseTimeMs, ...pool.stats() });
+      // A sentinel pool also says which master it is on and how many sentinels it knows.
+      const where =
+        pool instanceof SentinelPool
+          ? { master: pool.masterAddress, sentinels: pool.sentinels.length }
+          : {};
+      return indicator.up({ responseTimeMs, ...where, ...pool.stats() });
     } catch (error) {
       return indicator.down({ message: reasonOf(error) });
     }

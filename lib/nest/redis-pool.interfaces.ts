@@ -7,6 +7,7 @@ import type {
 } from '@nestjs/common';
 import type { ClusterPoolOptions } from '../cluster/cluster-options';
 import type { PoolOptions } from '../pool/pool-options';
+import type { SentinelPoolOptions } from '../sentinel/sentinel-options';
 
 /**
  * When the application starts:
@@ -23,6 +24,22 @@ export type RedisStartupPolicy = 'lazy' | 'wait';
 export type RedisPoolClusterOptions = Pick<
   ClusterPoolOptions,
   'nodes' | 'readFrom' | 'maxRedirections' | 'refreshIntervalMs' | 'refreshMinIntervalMs'
+>;
+
+/**
+ * Redis Sentinel mode: the sentinels, the master's name and the sentinels' own credentials of a `SentinelPool`.
+ * Connection options of the data nodes (password, tls, maxConnections, timeouts...) are the module's own.
+ */
+export type RedisPoolSentinelOptions = Pick<
+  SentinelPoolOptions,
+  | 'sentinels'
+  | 'masterName'
+  | 'sentinelPassword'
+  | 'sentinelUsername'
+  | 'sentinelTls'
+  | 'natMap'
+  | 'recheckIntervalMs'
+  | 'failoverPauseMs'
 >;
 
 /**
@@ -52,6 +69,12 @@ export interface RedisPoolFactoryOptions extends PoolOptions {
    * @default undefined (one server)
    */
   cluster?: RedisPoolClusterOptions;
+  /**
+   * Redis Sentinel: the pool is then a `SentinelPool` that always talks to the current master. `url`, `host`,
+   * `port`, `path` and `cluster` must not be set with it.
+   * @default undefined (one server)
+   */
+  sentinel?: RedisPoolSentinelOptions;
 }
 
 /** Options of `RedisPoolModule.forRoot()`. */

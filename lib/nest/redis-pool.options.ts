@@ -4,9 +4,9 @@ import type { RedisPoolModuleOptions } from './redis-pool.interfaces';
 
 /**
  * The options that hold, or may hold, a secret: the password, the URL (which may carry one) and the TLS options
- * (which may carry a private key and its passphrase).
+ * (which may carry a private key and its passphrase), and the sentinel options (the sentinels' password and TLS).
  */
-export const SECRET_OPTION_KEYS = ['password', 'url', 'tls'] as const;
+export const SECRET_OPTION_KEYS = ['password', 'url', 'tls', 'sentinel'] as const;
 
 type SecretOptionKey = (typeof SECRET_OPTION_KEYS)[number];
 type SecretOptions = Pick<RedisPoolModuleOptions, SecretOptionKey>;
@@ -55,6 +55,11 @@ export class ProtectedRedisPoolOptions {
     return this.#secrets.tls;
   }
 
+  /** The sentinel options, which hold the sentinels' password; never enumerated, inspected or serialised. */
+  get sentinel(): RedisPoolModuleOptions['sentinel'] {
+    return this.#secrets.sentinel;
+  }
+
   /** Every option, secrets included, as a plain object: for the pool it configures, never for printing. */
   reveal(): RedisPoolModuleOptions {
     return { ...(this as object), ...this.#secrets };
@@ -62,12 +67,21 @@ export class ProtectedRedisPoolOptions {
 
   /** The options with the URL masked, the password as `****` and the TLS options as `true`. */
   toJSON(): Record<string, unknown> {
-    const { password, url, tls } = this.#secrets;
+    const { password, url, tls, sentinel } = this.#secrets;
     return {
       ...(this as object),
       ...(url !== undefined && { url: maskUrl(url) }),
       ...(password !== undefined && { password: '****' }),
       ...(tls !== undefined && { tls: tls !== false }),
+      ...(sentinel !== undefined && {
+        sentinel: {
+          ...sentinel,
+          ...(sentinel.sentinelPassword !== undefined && { sentinelPassword: '****' }),
+          ...(sentinel.sentinelTls !== undefined && {
+            sentinelTls: sentinel.sentinelTls !== false,
+          }),
+        },
+      }),
     };
   }
 

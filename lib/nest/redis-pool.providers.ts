@@ -1,6 +1,7 @@
 import type { Provider, Type } from '@nestjs/common';
 import { RedisService } from '../client/redis.service';
 import { ClusterPool } from '../cluster/cluster-pool';
+import { SentinelPool } from '../sentinel/sentinel-pool';
 import { ConnectionPool } from '../pool/connection-pool';
 import type { RedisPool } from '../pool/redis-pool.interface';
 import { DEFAULT_POOL_NAME } from './redis.constants';
@@ -41,6 +42,7 @@ export function createRedisPoolProviders(name: string): Provider[] {
       { provide: RedisService, useExisting: redisToken },
       { provide: ConnectionPool, useExisting: poolToken },
       { provide: ClusterPool, useExisting: poolToken },
+      { provide: SentinelPool, useExisting: poolToken },
     );
   }
   return providers;
@@ -49,6 +51,8 @@ export function createRedisPoolProviders(name: string): Provider[] {
 /** What a registration exports: its pool and service tokens, and the classes for the default pool. */
 export function createRedisPoolExports(name: string): Array<string | Type> {
   const tokens: Array<string | Type> = [getPoolToken(name), getRedisToken(name)];
-  if (name === DEFAULT_POOL_NAME) tokens.push(RedisService, ConnectionPool, ClusterPool);
+  if (name === DEFAULT_POOL_NAME) {
+    tokens.push(RedisService, ConnectionPool, ClusterPool, SentinelPool);
+  }
   return tokens;
 }

@@ -6,6 +6,7 @@ import {
   ConnectionError,
 } from '../errors/redis-pool.errors';
 import { ClusterPool } from '../cluster/cluster-pool';
+import { SentinelPool } from '../sentinel/sentinel-pool';
 import { ConnectionPool } from '../pool/connection-pool';
 import type { PoolOptions } from '../pool/pool-options';
 import type { RedisPool } from '../pool/redis-pool.interface';
@@ -57,6 +58,17 @@ export function checkModuleOptions(options: RedisPoolModuleOptions, name: string
       `RedisPoolModule: option startupTimeoutMs of pool "${name}" must be a positive integer`,
     );
   }
+  if (options.sentinel !== undefined) {
+    const clash = (['url', 'host', 'port', 'path', 'cluster'] as const).filter(
+      (key) => options[key] !== undefined,
+    );
+    if (clash.length > 0) {
+      throw new ConfigurationError(
+        `RedisPoolModule: pool "${name}" sets sentinel together with ${clash.join(', ')}; ` +
+          'the sentinels say where the master is',
+      );
+    }
+  }
   if (options.cluster !== undefined) {
     const single = (['url', 'host', 'port', 'path'] as const).filter(
       (key) => options[key] !== undefined,
@@ -78,6 +90,7 @@ export function toPoolOptions(options: RedisPoolModuleOptions): PoolOptions {
     startup: _startup,
     startupTimeoutMs: _startupTimeoutMs,
     cluster: _cluster,
+    sentinel: _sentinel,
     ...poolOptions
   } = options;
   return poolOptions;
@@ -95,10 +108,13 @@ export async function createRedisPool(
   checkModuleOptions(options, name);
   // The only place the secrets leave their protected copy: into the pool, which keeps them to itself.
   const poolOptions = toPoolOptions(revealOptions(options));
+  const { cluster, sentinel } = revealOptions(options);
   const pool: RedisPool =
-    options.cluster === undefined
-      ? new ConnectionPool(poolOptions)
-      : new ClusterPool({ ...poolOptions, ...options.cluster });
+    sentinel !== undefined
+      ? new SentinelPool({ ...poolOptions, ...sentinel })
+      : cluster !== undefined
+        ? new ClusterPool({ ...poolOptions, ...cluster })
+        : new ConnectionPool(poolOptions);
   if (options.startup === 'wait') {
     await waitUntilReady(
       name,

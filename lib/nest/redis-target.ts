@@ -5,7 +5,20 @@ import { maskUrl, mergeUrlOptions } from '../pool/redis-url';
  * Where a pool connects, as a URL for log lines and errors: `redis://[user[:****]@]host:port/db`,
  * `rediss://...` or `unix:///path`. A password is only ever shown as `****`.
  */
-export function describeTarget(options: PoolOptions & { cluster?: { nodes?: unknown } }): string {
+export function describeTarget(
+  options: PoolOptions & {
+    cluster?: { nodes?: unknown };
+    sentinel?: { sentinels?: unknown; masterName?: unknown };
+  },
+): string {
+  const sentinels = options.sentinel?.sentinels;
+  if (Array.isArray(sentinels)) {
+    const scheme = options.tls !== undefined && options.tls !== false ? 'rediss' : 'redis';
+    const list = sentinels.map(
+      (s: { host?: unknown; port?: unknown }) => `${String(s?.host)}:${String(s?.port)}`,
+    );
+    return `${scheme} sentinel ${list.join(',')} master "${String(options.sentinel?.masterName)}"`;
+  }
   const seeds = options.cluster?.nodes;
   if (Array.isArray(seeds)) {
     const scheme = options.tls !== undefined && options.tls !== false ? 'rediss' : 'redis';
