@@ -33,6 +33,7 @@ export class SentinelWatcher {
   private failures = 0;
   private next = 0;
   private stopped = false;
+  private started = false;
 
   constructor(
     private readonly client: SentinelClient,
@@ -42,7 +43,9 @@ export class SentinelWatcher {
   ) {}
 
   start(): void {
-    if (this.connection === null && this.timer === null && !this.stopped) void this.listen();
+    if (this.started || this.stopped) return;
+    this.started = true;
+    void this.listen();
   }
 
   stop(): void {
@@ -63,8 +66,19 @@ export class SentinelWatcher {
         return;
       }
       connection.on('push', (frame: RedisReply[]) => this.onFrame(frame));
-      await connection.executeCommand('SUBSCRIBE', ...CHANNELS);
+      // Held from here on, so that a stop() while SUBSCRIBE is under way closes it too.
       this.connection = connection;
+      try {
+        await connection.executeCommand('SUBSCRIBE', ...CHANNELS);
+      } catch (error) {
+        this.connection = null;
+        connection.destroy();
+        throw error;
+      }
+      if (this.stopped) {
+        connection.destroy();
+        return;
+      }
       this.failures = 0;
       connection.once('close', () => {
         this.connection = null;
