@@ -1,6 +1,7 @@
 import type { Connection } from '../connection/connection';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 import type { ConnectionPool } from '../pool/connection-pool';
+import { LeaseRegistry } from '../pool/lease-registry';
 import { PoolSurface } from '../pool/pool-surface';
 import type {
   BatchCommand,
@@ -47,7 +48,7 @@ export class ClusterPool extends PoolSurface implements RedisPool {
   private readonly map: ClusterMap;
   private readonly refresher: ClusterRefresher;
   private readonly router: ClusterRouter;
-  private readonly leases = new Map<Connection, ConnectionPool>();
+  private readonly leases = new LeaseRegistry();
 
   constructor(options: ClusterPoolOptions) {
     super();
@@ -101,17 +102,12 @@ export class ClusterPool extends PoolSurface implements RedisPool {
     if (this.closed) throw this.closedError();
     await this.refresher.ready();
     const pool = (await this.router.masterFor(key)).pool;
-    const connection = await pool.getConnection();
-    this.leases.set(connection, pool);
-    return connection;
+    return this.leases.track(await pool.getConnection(), pool);
   }
 
   /** Gives back a connection from `getConnection()` to its node's pool. */
   release(connection: Connection): void {
-    const pool = this.leases.get(connection);
-    if (pool === undefined) return;
-    this.leases.delete(connection);
-    pool.release(connection);
+    this.leases.release(connection);
   }
 
   /**

@@ -11,6 +11,7 @@ import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 import { backoffDelay } from '../pool/backoff';
 import { ConnectionPool } from '../pool/connection-pool';
 import type { PoolOptions } from '../pool/pool-options';
+import { LeaseRegistry } from '../pool/lease-registry';
 import { PoolSurface } from '../pool/pool-surface';
 import type { CommandOptions, PoolStats, RedisPool } from '../pool/redis-pool.interface';
 import { emitSafely } from '../utils/safe-emit';
@@ -88,7 +89,7 @@ export class SentinelPool extends PoolSurface implements RedisPool {
   private readonly watcher: SentinelWatcher;
   private current: MasterNode | null = null;
   private discovering: Promise<MasterNode> | null = null;
-  private readonly leases = new Map<Connection, ConnectionPool>();
+  private readonly leases = new LeaseRegistry();
   private readonly retired = new Set<ConnectionPool>();
   private recheckTimer: NodeJS.Timeout | null = null;
   /** Set while a failover is under way: new commands wait for the new master instead of the old one. */
@@ -182,16 +183,12 @@ export class SentinelPool extends PoolSurface implements RedisPool {
       node = await this.master();
       connection = await node.pool.getConnection();
     }
-    this.leases.set(connection, node.pool);
-    return connection;
+    return this.leases.track(connection, node.pool);
   }
 
   /** Gives a lease back to the pool it came from (a retired master's pool discards it). */
   release(connection: Connection): void {
-    const pool = this.leases.get(connection);
-    if (pool === undefined) return;
-    this.leases.delete(connection);
-    pool.release(connection);
+    this.leases.release(connection);
   }
 
   /** Closes the master pool (in-flight work gets `drainTimeoutMs`), the sentinel watcher and timers. */

@@ -227,13 +227,21 @@ describe('SentinelPool', () => {
   it('survives the loss of every seed sentinel: the list it learned carries it through a failover', async () => {
     open();
     await pool.executeCommand('PING');
-    const added = await topology.addSentinel();
-    // Any question to the sentinels refreshes the list from SENTINEL SENTINELS.
-    await pool.executeCommand('PING');
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(pool.sentinels.map((s) => s.port)).toContain(added.port);
-    const seeds = topology.sentinels().filter((s) => s !== added);
-    await topology.removeSentinel(topology.sentinels().indexOf(seeds[0]));
+    const seeds = [...topology.sentinels()];
+    const added = [await topology.addSentinel(), await topology.addSentinel()];
+    // The watcher's reconnects and the periodic check ask the sentinels, which refreshes the list.
+    const learnUntil = Date.now() + 10_000;
+    while (
+      !added.every((a) => pool.sentinels.some((s) => s.port === a.port)) &&
+      Date.now() < learnUntil
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(pool.sentinels.map((s) => s.port)).toEqual(
+      expect.arrayContaining(added.map((a) => a.port)),
+    );
+    // Every seed the pool was given goes away; two sentinels it learned of remain (quorum 2).
+    for (const seed of seeds) await topology.removeSentinel(seed);
     const before = topology.master();
     await topology.failover();
     const until = Date.now() + 15_000;
