@@ -216,7 +216,8 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
   /** A snapshot of the pool. */
   stats(): PoolStats {
     let idle = this.leases.spareCount;
-    let pending = this.dispatcher.queued;
+    const queued = this.dispatcher.queued;
+    let pending = queued;
     for (const connection of this.dispatcher.connections) {
       if (connection.pending === 0) idle++;
       pending += connection.pending;
@@ -227,7 +228,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
       leased: this.leases.leased.size,
       connecting: this.supervisor.connectingCount,
       pending,
-      queued: this.dispatcher.queued,
+      queued,
       waiting: this.leases.waiters.length,
       maxConnections: this.#config.maxConnections,
       maxLeases: this.#config.maxLeases,

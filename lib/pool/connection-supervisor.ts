@@ -49,15 +49,13 @@ export interface SupervisorSettings {
 }
 
 /**
- * Opens the pool's connections and keeps track of them: every open connection, those being opened (and for
- * whom), those being retired; the reconnect backoff (exponential with jitter, pool-wide, per attempt); and the
+ * Opens the pool's connections and keeps track of them: every open connection and those being opened (and
+ * for whom); the reconnect backoff (exponential with jitter, pool-wide, per attempt); and the
  * maintenance timer. It decides nothing about where a connection goes: that is the pool's.
  */
 export class ConnectionSupervisor {
-  /** Every open connection: shared, leased or retiring. */
+  /** Every open connection: shared, leased, spare or being retired. */
   readonly all = new Set<Connection>();
-  /** Connections being retired gracefully (QUIT after their replies). */
-  readonly retiring = new Set<Connection>();
   private readonly connecting = new Map<Connection, Waiter | null>();
   private sharedAttempts = 0;
   private failures = 0;
@@ -166,7 +164,6 @@ export class ConnectionSupervisor {
       this.lifetimes.set(connection, maxLifetimeMs * (0.9 + Math.random() * 0.2));
     connection.once('close', (cause?: Error) => {
       this.all.delete(connection);
-      this.retiring.delete(connection);
       this.host.closed(connection, cause);
       if (this.all.size === 0) this.stopMaintenance();
     });
@@ -181,7 +178,6 @@ export class ConnectionSupervisor {
 
   /** Closes a connection gracefully: its outstanding replies arrive first, so retiring loses nothing. */
   retire(connection: Connection): void {
-    this.retiring.add(connection);
     void connection.disconnect();
   }
 
