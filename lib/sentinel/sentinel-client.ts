@@ -13,6 +13,9 @@ export function addressKey(address: SentinelAddress): string {
     : `${address.host}:${address.port}`;
 }
 
+/** Replica flags (SENTINEL REPLICAS) that rule a replica out for reads. */
+const UNHEALTHY_FLAGS = new Set(['s_down', 'o_down', 'disconnected']);
+
 /** One flat `[key, value, ...]` array (RESP2) or map (RESP3) of a SENTINEL reply as a plain lookup. */
 function fields(reply: RedisReply): Map<string, string> {
   const out = new Map<string, string>();
@@ -104,6 +107,67 @@ export class SentinelClient {
     }
     throw new ConnectionError(
       `No sentinel told where master "${this.masterName}" is (${failures.join('; ')})`,
+    );
+  }
+
+  /**
+   * The replicas of the master that the first answering sentinel sees healthy (natMap applied): not subjectively
+   * or objectively down, not disconnected, and with their link to the master up (so not serving stale data).
+   * @throws ConnectionError when no sentinel answered.
+   */
+  async replicaAddresses(): Promise<SentinelAddress[]> {
+    const reply = await this.ask('REPLICAS');
+    const healthy: SentinelAddress[] = [];
+    for (const entry of Array.isArray(reply) ? reply : []) {
+      const info = fields(entry);
+      const flags = (info.get('flags') ?? '').split(',');
+      const host = info.get('ip');
+      const port = Number(info.get('port'));
+      if (host === undefined || !Number.isInteger(port)) continue;
+      if (flags.some((flag) => UNHEALTHY_FLAGS.has(flag))) continue;
+      if (info.has('master-link-status') && info.get('master-link-status') !== 'ok') continue;
+      healthy.push(mapAddress(this.natMap, { host, port }));
+    }
+    return healthy;
+  }
+
+  /**
+   * How many of the known sentinels answer a PING within the query deadline, all asked at once (for health).
+   */
+  async answering(): Promise<number> {
+    const answers = await Promise.all(
+      this.known.map(async (sentinel) => {
+        let connection: Connection | undefined;
+        try {
+          connection = await this.connect(sentinel);
+          await connection.executeCommand('PING');
+          return 1;
+        } catch {
+          return 0;
+        } finally {
+          if (connection !== undefined) void connection.disconnect();
+        }
+      }),
+    );
+    return answers.reduce((sum: number, one) => sum + one, 0);
+  }
+
+  /** Asks the sentinels in turn `SENTINEL <subcommand> <master>` until one answers. */
+  private async ask(subcommand: string): Promise<RedisReply> {
+    const failures: string[] = [];
+    for (const sentinel of [...this.known]) {
+      let connection: Connection | undefined;
+      try {
+        connection = await this.connect(sentinel);
+        return await connection.executeCommand<RedisReply>('SENTINEL', subcommand, this.masterName);
+      } catch (error) {
+        failures.push(`${addressKey(sentinel)}: ${(error as Error).message}`);
+      } finally {
+        if (connection !== undefined) void connection.disconnect();
+      }
+    }
+    throw new ConnectionError(
+      `No sentinel answered SENTINEL ${subcommand} for master "${this.masterName}" (${failures.join('; ')})`,
     );
   }
 

@@ -17,6 +17,9 @@ export interface SentinelAddress {
 export type NatMap =
   Record<string, SentinelAddress> | ((address: SentinelAddress) => SentinelAddress | undefined);
 
+/** Where a `SentinelPool` sends read-only commands. */
+export type SentinelReadFrom = 'master' | 'replica' | 'preferReplica';
+
 /** Options of a `SentinelPool`: where the sentinels are, which master, and the options of its pool. */
 export interface SentinelPoolOptions extends Omit<PoolOptions, 'url' | 'host' | 'port' | 'path'> {
   /** Seed sentinels: any one that answers is enough; the list refreshes itself from SENTINEL SENTINELS. */
@@ -35,6 +38,14 @@ export interface SentinelPoolOptions extends Omit<PoolOptions, 'url' | 'host' | 
   /** Maps announced addresses to reachable ones. */
   natMap?: NatMap;
   /**
+   * Where read-only commands go: `'master'`; `'replica'`, the healthy replicas the sentinels list (a read fails
+   * typed when none is up); or `'preferReplica'`, the replicas, falling back to the master when none is up.
+   * Replicas replicate asynchronously: a read there may not see a write just acknowledged by the master.
+   * Leases and transactions always use the master.
+   * @default 'master'
+   */
+  readFrom?: SentinelReadFrom;
+  /**
    * Once the sentinels start promoting a replica, commands wait for the new master (the old one would accept
    * writes that the failover then loses) at most this long, and never past their own deadline.
    * @default 5000
@@ -52,6 +63,7 @@ export interface SentinelPoolOptions extends Omit<PoolOptions, 'url' | 'host' | 
 export interface ResolvedSentinelOptions {
   sentinels: SentinelAddress[];
   masterName: string;
+  readFrom: SentinelReadFrom;
   recheckIntervalMs: number;
   commandTimeoutMs: number;
   /** Deadline of each question to a sentinel, and of the ROLE check of a master. */
@@ -63,7 +75,13 @@ export interface ResolvedSentinelOptions {
 }
 
 /** The defaults of the sentinel's own options. */
-export const SENTINEL_DEFAULTS = { recheckIntervalMs: 5000, failoverPauseMs: 5000 } as const;
+export const SENTINEL_DEFAULTS = {
+  recheckIntervalMs: 5000,
+  failoverPauseMs: 5000,
+  readFrom: 'master' as SentinelReadFrom,
+} as const;
+
+const READ_FROM: readonly SentinelReadFrom[] = ['master', 'replica', 'preferReplica'];
 
 function isAddress(value: unknown): value is SentinelAddress {
   const address = value as SentinelAddress;
@@ -96,6 +114,7 @@ export function resolveSentinelOptions(options: SentinelPoolOptions): {
     sentinelUsername,
     sentinelTls,
     natMap,
+    readFrom,
     recheckIntervalMs,
     failoverPauseMs,
     ...node
@@ -120,6 +139,11 @@ export function resolveSentinelOptions(options: SentinelPoolOptions): {
       `Option sentinel.failoverPauseMs must be an integer from 0 to ${MAX_TIMER_MS}`,
     );
   }
+  if (readFrom !== undefined && !READ_FROM.includes(readFrom)) {
+    throw new ConfigurationError(
+      "Option sentinel.readFrom must be 'master', 'replica' or 'preferReplica'",
+    );
+  }
   if (natMap !== undefined && typeof natMap !== 'function' && typeof natMap !== 'object') {
     throw new ConfigurationError('Option sentinel.natMap must be an object or a function');
   }
@@ -127,6 +151,7 @@ export function resolveSentinelOptions(options: SentinelPoolOptions): {
     settings: {
       sentinels: sentinels.map(({ host, port }) => ({ host, port })),
       masterName,
+      readFrom: readFrom ?? SENTINEL_DEFAULTS.readFrom,
       recheckIntervalMs: recheck,
       commandTimeoutMs: node.commandTimeoutMs ?? POOL_DEFAULTS.commandTimeoutMs,
       queryTimeoutMs: node.connectTimeoutMs ?? POOL_DEFAULTS.connectTimeoutMs,

@@ -1,11 +1,6 @@
 import type { Connection } from '../connection/connection';
 import { commandFlags, READ_ONLY_FLAG } from '../connection/command-policy';
-import {
-  ConnectionError,
-  PoolClosedError,
-  ResponseError,
-  TimeoutError,
-} from '../errors/redis-pool.errors';
+import { TimeoutError } from '../errors/redis-pool.errors';
 import { commandName } from '../protocol/command-name';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 import { backoffDelay } from '../pool/backoff';
@@ -23,6 +18,9 @@ import {
   type SentinelAddress,
   type SentinelPoolOptions,
 } from './sentinel-options';
+import { mayResend, signalsFailover } from './failover-signals';
+import { verifyMaster } from './master-check';
+import { ReplicaSet } from './replica-set';
 import { SentinelWatcher } from './sentinel-watcher';
 
 /** The master in use: its address and the pool of connections to it. */
@@ -37,32 +35,6 @@ export interface FailoverEvent {
   from: string;
   /** `host:port` of the master now in use. */
   to: string;
-}
-
-/**
- * Errors on the data path that may mean the master moved: the node now refuses writes (READONLY: it was
- * demoted), is loading, or the connection failed or went silent (killed or frozen master).
- */
-function signalsFailover(error: unknown): boolean {
-  if (error instanceof ResponseError) return error.code === 'READONLY' || error.code === 'LOADING';
-  return (
-    error instanceof ConnectionError ||
-    error instanceof TimeoutError ||
-    error instanceof PoolClosedError
-  );
-}
-
-/**
- * Whether a failed command may be sent to the (new) master: it never ran (refused as READONLY by a demoted
- * master, never written, or still queued in a retired pool), or running it twice is harmless.
- */
-function mayResend(error: unknown, resendable: boolean): boolean {
-  return (
-    resendable ||
-    (error instanceof ResponseError && error.code === 'READONLY') ||
-    (error instanceof ConnectionError && !error.commandMayHaveRun) ||
-    error instanceof PoolClosedError
-  );
 }
 
 /**
@@ -92,6 +64,8 @@ export class SentinelPool extends PoolSurface implements RedisPool {
   private readonly leases = new LeaseRegistry();
   private readonly retired = new Set<ConnectionPool>();
   private recheckTimer: NodeJS.Timeout | null = null;
+  /** The replicas reads go to; `null` with `readFrom: 'master'`. */
+  private readonly replicas: ReplicaSet | null;
   /** Set while a failover is under way: new commands wait for the new master instead of the old one. */
   private paused: { promise: Promise<void>; resume: () => void; timer: NodeJS.Timeout } | null =
     null;
@@ -110,6 +84,8 @@ export class SentinelPool extends PoolSurface implements RedisPool {
       natMap,
       node.clientName,
     );
+    this.replicas =
+      settings.readFrom === 'master' ? null : new ReplicaSet(this.client, settings, node, this);
     this.watcher = new SentinelWatcher(
       this.client,
       settings.masterName,
@@ -128,7 +104,20 @@ export class SentinelPool extends PoolSurface implements RedisPool {
     return this.client.sentinels;
   }
 
-  /** Runs one command on the current master, following a failover within the command's deadline. */
+  /** How many of the known sentinels answer a PING now, all asked at once within the query deadline. */
+  answeringSentinels(): Promise<number> {
+    return this.client.answering();
+  }
+
+  /** `host:port` of the replicas reads go to (`readFrom` other than `'master'`). */
+  get replicaAddresses(): string[] {
+    return this.replicas?.addresses ?? [];
+  }
+
+  /**
+   * Runs one command on the current master (a read-only one on a replica with `readFrom`), following a failover
+   * within the command's deadline.
+   */
   execute<T = RedisReply>(
     command: string,
     args: readonly RedisArgument[],
@@ -137,9 +126,23 @@ export class SentinelPool extends PoolSurface implements RedisPool {
     if (this.closed) return Promise.reject(this.closedError());
     const timeoutMs = options?.timeoutMs ?? this.settings.commandTimeoutMs;
     const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
-    const resendable =
-      options?.retryable === true || (commandFlags(commandName(command)) & READ_ONLY_FLAG) !== 0;
-    return this.run<T>(command, args, options, deadline, resendable, 0);
+    const readOnly = (commandFlags(commandName(command)) & READ_ONLY_FLAG) !== 0;
+    if (readOnly && this.replicas !== null) {
+      return this.replicas.read<T>(command, args, options, deadline, () =>
+        this.run<T>(command, args, options, deadline, true, 0),
+      );
+    }
+    const resendable = options?.retryable === true || readOnly;
+    const node = this.current;
+    if (node === null || this.paused !== null) {
+      return this.run<T>(command, args, options, deadline, resendable, 0);
+    }
+    // The usual case, with no extra await: straight to the master's pool.
+    return node.pool
+      .execute<T>(command, args, options)
+      .catch((error: unknown) =>
+        this.recover<T>(error, node, command, args, options, deadline, resendable, 0),
+      );
   }
 
   private async run<T>(
@@ -161,12 +164,26 @@ export class SentinelPool extends PoolSurface implements RedisPool {
         timeoutMs: deadline === Infinity ? options?.timeoutMs : remaining,
       });
     } catch (error) {
-      if (this.closed || !signalsFailover(error)) throw error;
-      const moved = await this.rediscoverAfter(node);
-      if (!mayResend(error, resendable) || Date.now() >= deadline || attempt >= 30) throw error;
-      if (!moved) await this.sleep(attempt, deadline);
-      return this.run<T>(command, args, options, deadline, resendable, attempt + 1);
+      return this.recover<T>(error, node, command, args, options, deadline, resendable, attempt);
     }
+  }
+
+  /** A command failed on `node`: ask the sentinels, and resend it when at most once allows. */
+  private async recover<T>(
+    error: unknown,
+    node: MasterNode,
+    command: string,
+    args: readonly RedisArgument[],
+    options: CommandOptions | undefined,
+    deadline: number,
+    resendable: boolean,
+    attempt: number,
+  ): Promise<T> {
+    if (this.closed || !signalsFailover(error)) throw error;
+    const moved = await this.rediscoverAfter(node);
+    if (!mayResend(error, resendable) || Date.now() >= deadline || attempt >= 30) throw error;
+    if (!moved) await this.sleep(attempt, deadline);
+    return this.run<T>(command, args, options, deadline, resendable, attempt + 1);
   }
 
   /** Leases a connection on the current master. */
@@ -201,7 +218,10 @@ export class SentinelPool extends PoolSurface implements RedisPool {
       await this.discovering?.catch(() => undefined);
       const pools = [...this.retired];
       if (this.current !== null) pools.push(this.current.pool);
-      await Promise.all(pools.map((pool) => pool.disconnect(options)));
+      await Promise.all([
+        ...pools.map((pool) => pool.disconnect(options)),
+        this.replicas?.close(options),
+      ]);
     });
   }
 
@@ -228,6 +248,7 @@ export class SentinelPool extends PoolSurface implements RedisPool {
       masterName: this.settings.masterName,
       master: this.current?.key ?? null,
       sentinels: this.client.sentinels.map(addressKey),
+      replicas: this.replicaAddresses,
       closed: this.closed,
       ...this.stats(),
     };
@@ -301,39 +322,16 @@ export class SentinelPool extends PoolSurface implements RedisPool {
     let address: SentinelAddress;
     try {
       address = await this.client.masterAddress();
-      await this.verifyMaster(address);
+      await verifyMaster(this.#node, address, this.settings);
     } catch (error) {
       if (this.listenerCount('error') > 0) emitSafely(this, 'error', error);
       throw error;
     }
+    this.replicas?.refreshIfKnown();
     const key = addressKey(address);
     if (this.current !== null && this.current.key === key) return this.current;
     if (this.closed) throw this.closedError();
     return this.switchTo(address, key);
-  }
-
-  /** Checks with ROLE, on a connection of its own, that the node is a master: a replica is never used as one. */
-  private async verifyMaster(address: SentinelAddress): Promise<void> {
-    const probe = new ConnectionPool({
-      ...this.#node,
-      host: address.host,
-      port: address.port,
-      maxConnections: 1,
-      minIdle: 0,
-      retry: { attempts: 0 },
-    });
-    try {
-      const role = await probe.execute<RedisReply[]>('ROLE', [], {
-        timeoutMs: this.settings.queryTimeoutMs,
-      });
-      if (!Array.isArray(role) || String(role[0]) !== 'master') {
-        throw new ConnectionError(
-          `The sentinels named ${addressKey(address)} as master "${this.settings.masterName}", but it is a ${String(Array.isArray(role) ? role[0] : role)}`,
-        );
-      }
-    } finally {
-      await probe.disconnect({ drainTimeoutMs: 0 });
-    }
   }
 
   private switchTo(address: SentinelAddress, key: string): MasterNode {

@@ -5,11 +5,12 @@ import { timerDelay } from '../utils/deadline';
 import type { SentinelClient } from './sentinel-client';
 
 /**
- * The sentinel events that may mean the master moved or is about to: the switch itself, the down states, and the
- * failover's own steps (a replica about to be promoted, promoted, the failover ended or aborted).
+ * The sentinel events that may mean the master moved or is about to: the switch itself, a replica found, the down
+ * states, and the failover's own steps (a replica about to be promoted, promoted, the failover ended or aborted).
  */
 const CHANNELS = [
   '+switch-master',
+  '+slave',
   '+sdown',
   '-sdown',
   '+odown',
