@@ -17,7 +17,13 @@ export { parseRedisUrl, maskUrl } from './pool/redis-url';
 export { ClusterPool, type ClusterHealth } from './cluster/cluster-pool';
 export type { ClusterPoolOptions } from './cluster/cluster-options';
 export { SentinelPool, type FailoverEvent } from './sentinel/sentinel-pool';
-export type { NatMap, SentinelAddress, SentinelPoolOptions } from './sentinel/sentinel-options';
+export type {
+  NatMap,
+  SentinelAddress,
+  SentinelPoolOptions,
+  SentinelReadFrom,
+} from './sentinel/sentinel-options';
+export { parseSentinelUrl } from './sentinel/sentinel-url';
 export type { NodeAddress } from './cluster/cluster-topology';
 export { keySlot, SLOT_COUNT } from './cluster/hash-slot';
 export type { BatchCommand } from './pool/redis-pool.interface';

@@ -57,13 +57,12 @@ export class RedisHealthIndicator {
         const { up, details } = await this.checkCluster(pool, timeoutMs);
         return up ? indicator.up(details) : indicator.down(details);
       }
+      if (pool instanceof SentinelPool) {
+        const { up, details } = await this.checkSentinel(pool, timeoutMs, name);
+        return up ? indicator.up(details) : indicator.down(details);
+      }
       const responseTimeMs = await pingWithin(pool, timeoutMs, `Redis pool "${name}"`);
-      // A sentinel pool also says which master it is on and how many sentinels it knows.
-      const where =
-        pool instanceof SentinelPool
-          ? { master: pool.masterAddress, sentinels: pool.sentinels.length }
-          : {};
-      return indicator.up({ responseTimeMs, ...where, ...pool.stats() });
+      return indicator.up({ responseTimeMs, ...pool.stats() });
     } catch (error) {
       return indicator.down({ message: reasonOf(error) });
     }
@@ -92,6 +91,30 @@ export class RedisHealthIndicator {
         ? `cluster_state is ${health.state}`
         : `master ${mastersDown.map((node) => node.address).join(', ')} unreachable`;
     return { up: false, details: { message: `Redis cluster: ${why}`, ...details } };
+  }
+
+  /**
+   * A sentinel pool is up when its master answers PING and at least one sentinel answers; the details say which
+   * master it is on, and how many of the sentinels it knows answered. Bounded by `timeoutMs` as a whole.
+   */
+  private async checkSentinel(
+    pool: SentinelPool,
+    timeoutMs: number,
+    name: string,
+  ): Promise<{ up: boolean; details: Record<string, unknown> }> {
+    const [responseTimeMs, answered] = await Promise.all([
+      pingWithin(pool, timeoutMs, `Redis pool "${name}"`),
+      withinDeadline(pool.answeringSentinels(), timeoutMs, 'Redis sentinels').catch(() => 0),
+    ]);
+    const details: Record<string, unknown> = {
+      responseTimeMs,
+      master: pool.masterAddress,
+      sentinels: answered,
+      sentinelsKnown: pool.sentinels.length,
+      ...pool.stats(),
+    };
+    if (answered > 0) return { up: true, details };
+    return { up: false, details: { message: 'Redis sentinels: none answered', ...details } };
   }
 
   private poolNamed(name: string): RedisPool | undefined {

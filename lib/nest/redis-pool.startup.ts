@@ -7,6 +7,7 @@ import {
 } from '../errors/redis-pool.errors';
 import { ClusterPool } from '../cluster/cluster-pool';
 import { SentinelPool } from '../sentinel/sentinel-pool';
+import { isSentinelUrl } from '../sentinel/sentinel-url';
 import { ConnectionPool } from '../pool/connection-pool';
 import type { PoolOptions } from '../pool/pool-options';
 import type { RedisPool } from '../pool/redis-pool.interface';
@@ -82,6 +83,12 @@ export function checkModuleOptions(options: RedisPoolModuleOptions, name: string
   }
 }
 
+/** Pool options but the URL (what a `SentinelPool` built from that URL takes over it). */
+function withoutUrl(options: PoolOptions): Omit<PoolOptions, 'url' | 'host' | 'port' | 'path'> {
+  const { url: _url, host: _host, port: _port, path: _path, ...rest } = options;
+  return rest;
+}
+
 /** The options `ConnectionPool` takes: the module's own keys removed. */
 export function toPoolOptions(options: RedisPoolModuleOptions): PoolOptions {
   const {
@@ -112,9 +119,11 @@ export async function createRedisPool(
   const pool: RedisPool =
     sentinel !== undefined
       ? new SentinelPool({ ...poolOptions, ...sentinel })
-      : cluster !== undefined
-        ? new ClusterPool({ ...poolOptions, ...cluster })
-        : new ConnectionPool(poolOptions);
+      : isSentinelUrl(poolOptions.url)
+        ? SentinelPool.fromUrl(poolOptions.url, withoutUrl(poolOptions))
+        : cluster !== undefined
+          ? new ClusterPool({ ...poolOptions, ...cluster })
+          : new ConnectionPool(poolOptions);
   if (options.startup === 'wait') {
     await waitUntilReady(
       name,

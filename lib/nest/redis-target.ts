@@ -1,5 +1,6 @@
 import type { PoolOptions } from '../pool/pool-options';
 import { maskUrl, mergeUrlOptions } from '../pool/redis-url';
+import { isSentinelUrl, maskSentinelUrl } from '../sentinel/sentinel-url';
 
 /**
  * Where a pool connects, as a URL for log lines and errors: `redis://[user[:****]@]host:port/db`,
@@ -28,6 +29,7 @@ export function describeTarget(
     return `${scheme} cluster ${list.join(',')}`;
   }
   const url: unknown = options.url;
+  if (isSentinelUrl(url)) return maskSentinelUrl(url);
   let merged: PoolOptions;
   try {
     merged = url !== undefined ? mergeUrlOptions(url as string, options) : options;

@@ -21,6 +21,7 @@ import {
 import { mayResend, signalsFailover } from './failover-signals';
 import { verifyMaster } from './master-check';
 import { ReplicaSet } from './replica-set';
+import { parseSentinelUrl } from './sentinel-url';
 import { SentinelWatcher } from './sentinel-watcher';
 
 /** The master in use: its address and the pool of connections to it. */
@@ -92,6 +93,19 @@ export class SentinelPool extends PoolSurface implements RedisPool {
       settings.backoff,
       (channel) => this.onSignal(channel),
     );
+  }
+
+  /**
+   * A pool from a `redis-sentinel://[[user]:password@]host1[:port1][,host2...]/masterName[/db][?...]` URL (see
+   * `parseSentinelUrl`); explicit `options` win over what the URL says.
+   * @throws ConfigurationError naming the problem, every secret masked.
+   */
+  static fromUrl(url: string, options: Partial<SentinelPoolOptions> = {}): SentinelPool {
+    const merged: Record<string, unknown> = { ...parseSentinelUrl(url) };
+    for (const [key, value] of Object.entries(options)) {
+      if (value !== undefined && key !== 'url' && key !== '__proto__') merged[key] = value;
+    }
+    return new SentinelPool(merged as unknown as SentinelPoolOptions);
   }
 
   /** `host:port` of the master in use, or `undefined` before the first discovery. */

@@ -112,4 +112,42 @@ describe('RedisPoolModule in sentinel mode', () => {
     }
     expect(status).toBe(200);
   }, 30_000);
+
+  it('health counts the sentinels that answer: 503 when none does though the master is up', async () => {
+    const { app } = await boot();
+    const sentinels = topology().sentinels();
+    sentinels[0].freeze();
+    const partly = await request(app.getHttpServer()).get('/health');
+    expect(partly.status).toBe(200);
+    expect(partly.body.info.redis).toMatchObject({ sentinels: 2, sentinelsKnown: 3 });
+    for (const sentinel of sentinels.slice(1)) sentinel.freeze();
+    const none = await request(app.getHttpServer()).get('/health');
+    expect(none.status).toBe(503);
+    expect(none.body.error.redis).toMatchObject({
+      status: 'down',
+      message: 'Redis sentinels: none answered',
+      sentinels: 0,
+    });
+    for (const sentinel of sentinels) sentinel.resume();
+  }, 30_000);
+
+  it('takes a redis-sentinel:// URL: a SentinelPool, both passwords kept out of every log line', async () => {
+    const sentinels = topology()
+      .sentinelAddresses()
+      .map((s) => `${s.host}:${s.port}`)
+      .join(',');
+    const url = `redis-sentinel://:${PASSWORD}@${sentinels}/${topology().masterName}/3?sentinelPassword=${SENTINEL_PASSWORD}`;
+    const { app, logs } = await bootApp({
+      imports: [RedisPoolModule.forRoot({ url, startup: 'wait' }), VisitsModule],
+    });
+    expect(app.get(SentinelPool)).toBeInstanceOf(SentinelPool);
+    expect((await request(app.getHttpServer()).post('/visits')).body.sentinel).toBe(true);
+    expect(await topology().master().cli('-n', '3', 'GET', 'visits')).toMatch(/^\d+$/);
+    const shown = [JSON.stringify(logs.entries), inspect(app.get(SentinelPool), { depth: 8 })].join(
+      '\n',
+    );
+    expect(JSON.stringify(logs.entries)).toContain('redis-sentinel://:****@');
+    expect(shown).not.toContain(PASSWORD);
+    expect(shown).not.toContain(SENTINEL_PASSWORD);
+  });
 });
