@@ -1,0 +1,184 @@
+import { RedisService } from '../../lib/client/redis.service';
+import { ConnectionPool } from '../../lib/pool/connection-pool';
+import { RedisThrottlerStorage } from '../../lib/throttler/redis-throttler.storage';
+import { useRedisServer } from '../harness';
+import { unique } from '../nest/nest-helpers';
+import {
+  allKeys,
+  playScenario,
+  tuple,
+  type Burst,
+  type ThrottleSettings,
+} from './throttler-helpers';
+
+const F = false;
+const T = true;
+
+/*
+ * Each scenario lists, burst by burst, the record every hit must give: [totalHits, timeToExpire, isBlocked,
+ * timeToBlockExpire]. Ours must give exactly these, and so must @nestjs/throttler's own in-memory storage for the
+ * same hits at the same moments (its timeToBlockExpire read as 0 while not blocked).
+ */
+const SCENARIOS: [string, ThrottleSettings, Burst[]][] = [
+  [
+    'blocks on the hit over the limit, for blockDuration, then counts afresh; the window restarts after ttl',
+    { ttl: 2500, limit: 3, blockDuration: 1500 },
+    [
+      {
+        at: 0,
+        expect: [
+          [1, 3, F, 0],
+          [2, 3, F, 0],
+          [3, 3, F, 0],
+          [4, 3, T, 2],
+          [4, 3, T, 2],
+        ],
+      },
+      { at: 1000, expect: [[4, 2, T, 1]] },
+      {
+        at: 2000,
+        expect: [
+          [1, 1, F, 0],
+          [2, 1, F, 0],
+          [3, 1, F, 0],
+          [4, 1, T, 2],
+        ],
+      },
+      { at: 3000, expect: [[4, 3, T, 1]] },
+      {
+        at: 4000,
+        expect: [
+          [1, 2, F, 0],
+          [2, 2, F, 0],
+          [3, 2, F, 0],
+        ],
+      },
+      // Hits slide: the three of 4.0 s still count at 5.0 s although the window restarted at 3.0 s.
+      { at: 5000, expect: [[4, 1, T, 2]] },
+    ],
+  ],
+  [
+    'without a block (blockDuration 0) refuses hits over the limit until the oldest counted one expires',
+    { ttl: 2500, limit: 3, blockDuration: 0 },
+    [
+      {
+        at: 0,
+        expect: [
+          [1, 3, F, 0],
+          [2, 3, F, 0],
+          [3, 3, F, 0],
+          [4, 3, T, 3],
+        ],
+      },
+      { at: 1000, expect: [[4, 2, T, 2]] },
+      { at: 2000, expect: [[4, 1, T, 1]] },
+      {
+        at: 3000,
+        expect: [
+          [1, 3, F, 0],
+          [2, 3, F, 0],
+        ],
+      },
+      {
+        at: 4000,
+        expect: [
+          [3, 2, F, 0],
+          [4, 2, T, 2],
+        ],
+      },
+      { at: 6000, expect: [[2, 3, F, 0]] },
+    ],
+  ],
+  [
+    'keeps a block longer than ttl while its hits expire, then counts afresh',
+    { ttl: 1500, limit: 2, blockDuration: 3500 },
+    [
+      {
+        at: 0,
+        expect: [
+          [1, 2, F, 0],
+          [2, 2, F, 0],
+          [3, 2, T, 4],
+        ],
+      },
+      { at: 1000, expect: [[3, 1, T, 3]] },
+      { at: 2000, expect: [[0, 2, T, 2]] },
+      { at: 3000, expect: [[0, 1, T, 1]] },
+      {
+        at: 4000,
+        expect: [
+          [1, 2, F, 0],
+          [2, 2, F, 0],
+        ],
+      },
+    ],
+  ],
+];
+
+describe('RedisThrottlerStorage records', () => {
+  const server = useRedisServer();
+  let redis: RedisService;
+  let storage: RedisThrottlerStorage;
+  beforeAll(() => {
+    redis = new RedisService(ConnectionPool.fromUrl(server().url, { maxConnections: 4 }));
+    storage = new RedisThrottlerStorage(redis);
+  });
+  afterAll(() => redis.pool.disconnect());
+
+  it.each(SCENARIOS)('%s, exactly as the in-memory storage', async (_name, settings, bursts) => {
+    const seen = await playScenario(storage, unique('scenario'), settings, bursts);
+    const expected = bursts.flatMap((burst) => burst.expect);
+    expect(seen.memory).toEqual(expected);
+    expect(seen.ours).toEqual(expected);
+  });
+
+  it('counts each throttler name, and each key, apart', async () => {
+    const key = unique('client');
+    const other = unique('client');
+    const hit = (k: string, name: string, limit: number) =>
+      storage.increment(k, 10_000, limit, 10_000, name).then(tuple);
+    expect(await hit(key, 'short', 1)).toEqual([1, 10, F, 0]);
+    expect(await hit(key, 'short', 1)).toEqual([2, 10, T, 10]);
+    expect(await hit(key, 'long', 5)).toEqual([1, 10, F, 0]);
+    expect(await hit(key, 'long', 5)).toEqual([2, 10, F, 0]);
+    expect(await hit(other, 'short', 1)).toEqual([1, 10, F, 0]);
+    expect(await hit(key, 'short', 1)).toEqual([2, 10, T, 10]);
+    const keys = (await allKeys(redis)).filter(
+      (k) => k.includes(`:${key}}`) || k.includes(`:${other}}`),
+    );
+    expect(keys).toEqual(
+      [
+        `{throttler:long:${key}}:hits`,
+        `{throttler:long:${key}}:state`,
+        `{throttler:short:${key}}:hits`,
+        `{throttler:short:${key}}:state`,
+        `{throttler:short:${other}}:hits`,
+        `{throttler:short:${other}}:state`,
+      ].sort(),
+    );
+  });
+
+  it('writes under keyPrefix, and a record expires once its window, block and hits are over', async () => {
+    const prefixed = new RedisThrottlerStorage(redis, { keyPrefix: unique('rl') });
+    const prefix = unique('rl');
+    const own = new RedisThrottlerStorage(redis, { keyPrefix: prefix });
+    const key = unique('client');
+    await prefixed.increment(key, 1000, 5, 1000, 'default');
+    await own.increment(key, 1000, 1, 3000, 'default');
+    await own.increment(key, 1000, 1, 3000, 'default'); // blocked for 3 s
+    const hits = `{${prefix}:default:${key}}:hits`;
+    const state = `{${prefix}:default:${key}}:state`;
+    expect(await redis.exists(hits, state)).toBe(2);
+    expect(await redis.pttl(state)).toBeGreaterThan(2000);
+    expect(await redis.pttl(state)).toBeLessThanOrEqual(3000);
+    expect(await redis.pttl(hits)).toBe(await redis.pttl(state));
+    for (const k of await allKeys(redis)) expect(await redis.pttl(k)).toBeGreaterThan(0);
+    const deadline = Date.now() + 10_000;
+    while ((await redis.exists(hits, state)) > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await redis.exists(hits, state)).toBe(0);
+    // Gone means fresh: the next hit starts a new count, unblocked.
+    expect(tuple(await own.increment(key, 1000, 1, 3000, 'default'))).toEqual([1, 1, F, 0]);
+  });
+});

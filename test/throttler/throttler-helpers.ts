@@ -1,0 +1,79 @@
+import { ThrottlerStorageService } from '@nestjs/throttler';
+import type { RedisService } from '../../lib/client/redis.service';
+import type { RedisThrottlerStorage } from '../../lib/throttler/redis-throttler.storage';
+
+/** A storage record as `increment()` resolves it. */
+export type ThrottleRecord = Awaited<ReturnType<RedisThrottlerStorage['increment']>>;
+
+/** `[totalHits, timeToExpire, isBlocked, timeToBlockExpire]`, short enough for tables of expectations. */
+export type RecordTuple = [number, number, boolean, number];
+
+export function tuple(record: ThrottleRecord): RecordTuple {
+  return [record.totalHits, record.timeToExpire, record.isBlocked, record.timeToBlockExpire];
+}
+
+/**
+ * The in-memory storage's record as ours reports it: `timeToBlockExpire` is 0 whenever the key is not blocked
+ * (the in-memory one leaves a stale negative number there: the seconds since the last block ended, or minus the
+ * epoch in seconds if there never was one).
+ */
+export function comparable(record: ThrottleRecord): RecordTuple {
+  const [hits, expire, blocked, blockExpire] = tuple(record);
+  return [hits, expire, blocked, blocked ? blockExpire : 0];
+}
+
+/** One burst of a scenario: at `at` ms after the first hit, `hits` hits, each expected to give one record. */
+export interface Burst {
+  at: number;
+  expect: RecordTuple[];
+}
+
+/** The throttle settings of a scenario, in the guard's units (ms). */
+export interface ThrottleSettings {
+  ttl: number;
+  limit: number;
+  blockDuration: number;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+/**
+ * Plays `bursts` against our storage and the in-memory `ThrottlerStorageService`, hit for hit, and returns both
+ * sequences of records. Every burst starts on a whole second after the first hit and the scenarios use ttl and
+ * blockDuration of n.5 s, so each rounded time is half a second away from a rounding boundary: a loaded machine
+ * may delay a burst by a few hundred ms without changing any expected value.
+ */
+export async function playScenario(
+  ours: RedisThrottlerStorage,
+  key: string,
+  settings: ThrottleSettings,
+  bursts: Burst[],
+): Promise<{ ours: RecordTuple[]; memory: RecordTuple[] }> {
+  const memory = new ThrottlerStorageService();
+  const seen = { ours: [] as RecordTuple[], memory: [] as RecordTuple[] };
+  const { ttl, limit, blockDuration } = settings;
+  try {
+    const start = Date.now();
+    for (const burst of bursts) {
+      await sleep(start + burst.at - Date.now());
+      for (let i = 0; i < burst.expect.length; i++) {
+        seen.ours.push(tuple(await ours.increment(key, ttl, limit, blockDuration, 'default')));
+        seen.memory.push(
+          comparable(await memory.increment(key, ttl, limit, blockDuration, 'default')),
+        );
+      }
+    }
+  } finally {
+    memory.onApplicationShutdown();
+  }
+  return seen;
+}
+
+/** Every key of the current database, sorted. */
+export async function allKeys(redis: RedisService): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const key of redis.scanIterator({ count: 1000 })) keys.push(key);
+  return keys.sort();
+}
