@@ -1,22 +1,40 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 
 // Runs as its own small process holding the read end of a pipe from us. The pipe reaches EOF however this
-// process ends (exit, crash, SIGKILL), and the watchdog then SIGKILLs the server. Plain JS for `node -e`.
+// process ends (exit, crash, SIGKILL), and the watchdog then SIGKILLs the server and removes its directory.
+// Plain JS for `node -e`.
 const WATCHDOG_SCRIPT = `
-const pid = Number(process.argv[1]);
-const reap = () => { try { process.kill(pid, 'SIGKILL'); } catch {} process.exit(0); };
+const [pid, dir] = [Number(process.argv[1]), process.argv[2]];
+const reap = () => {
+  try { process.kill(pid, 'SIGKILL'); } catch {}
+  try { require('fs').rmSync(dir, { recursive: true, force: true }); } catch {}
+  process.exit(0);
+};
 process.stdin.on('error', reap);
 process.stdin.on('close', reap);
 process.stdin.on('end', reap);
 process.stdin.resume();
 `;
 
-const guarded = new Set<ChildProcess>();
+interface Guarded {
+  child: ChildProcess;
+  dir: string;
+}
+
+const guarded = new Set<Guarded>();
 let exitHookInstalled = false;
 
-function killGuardedSynchronously(): void {
-  for (const child of guarded) child.kill('SIGKILL');
+function reapSynchronously(): void {
+  for (const { child, dir } of guarded) {
+    child.kill('SIGKILL');
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Exiting anyway; a leftover empty temp dir is not worth a throw from an exit hook.
+    }
+  }
 }
 
 /** The environment without NODE_OPTIONS: a test runner's `--inspect` or loaders have no place in the watchdog. */
@@ -26,9 +44,9 @@ function watchdogEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function spawnWatchdog(pid: number): ChildProcess | undefined {
+function spawnWatchdog(pid: number, dir: string): ChildProcess | undefined {
   try {
-    const watchdog = spawn(process.execPath, ['-e', WATCHDOG_SCRIPT, String(pid)], {
+    const watchdog = spawn(process.execPath, ['-e', WATCHDOG_SCRIPT, String(pid), dir], {
       // Its own session: a Ctrl-C aimed at the test run must not stop it before it has reaped.
       detached: true,
       stdio: ['pipe', 'ignore', 'ignore'],
@@ -47,22 +65,23 @@ function spawnWatchdog(pid: number): ChildProcess | undefined {
 }
 
 /**
- * Makes sure `child` is SIGKILLed if this process goes away first: synchronously on a normal exit, and by a
- * watchdog process when this one is killed or crashes (Node runs no exit hook then). Returns the release
- * function to call once the child has exited by itself or was stopped.
+ * Makes sure `child` is SIGKILLed and `dir` removed if this process goes away first: synchronously on a normal
+ * exit, and by a watchdog process when this one is killed or crashes (Node runs no exit hook then). Returns the
+ * release function to call once the child has exited and `dir` is gone.
  */
-export function killWithParent(child: ChildProcess): () => void {
+export function killWithParent(child: ChildProcess, dir: string): () => void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
-    process.on('exit', killGuardedSynchronously);
+    process.on('exit', reapSynchronously);
   }
-  guarded.add(child);
-  const watchdog = child.pid === undefined ? undefined : spawnWatchdog(child.pid);
+  const entry: Guarded = { child, dir };
+  guarded.add(entry);
+  const watchdog = child.pid === undefined ? undefined : spawnWatchdog(child.pid, dir);
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    guarded.delete(child);
+    guarded.delete(entry);
     // SIGKILL, not EOF: an ended pipe would make it kill a pid that may belong to someone else by now.
     watchdog?.kill('SIGKILL');
   };

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 
 import { OutputTail } from './output-tail';
@@ -13,8 +14,9 @@ export interface ProcessEnd {
 }
 
 /**
- * One spawned redis-server: its output tail, its end, and a stop that ends exactly this process. It is SIGKILLed
- * if this process exits first (see {@link killWithParent}).
+ * One spawned redis-server working in its own directory `dir` (so a SAVE or `--appendonly yes` never writes
+ * into the caller's project): its output tail, its end, and a stop that ends exactly this process and removes
+ * `dir`. The process is SIGKILLed if this one exits first (see {@link killWithParent}).
  */
 export class RedisProcess {
   readonly output = new OutputTail();
@@ -22,17 +24,18 @@ export class RedisProcess {
   readonly ended: Promise<ProcessEnd>;
 
   readonly #child: ChildProcess;
-  readonly #releaseGuard: () => void;
+  /** Settles once the process has ended and `dir` is removed. */
+  readonly #cleanedUp: Promise<void>;
   #end: ProcessEnd | undefined;
   #stopping: Promise<void> | undefined;
 
-  constructor(binary: string, args: readonly string[]) {
-    this.#child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(binary: string, args: readonly string[], dir: string) {
+    this.#child = spawn(binary, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     const child = this.#child;
     const append = (chunk: Buffer): void => this.output.append(chunk);
     child.stdout?.on('data', append);
     child.stderr?.on('data', append);
-    this.#releaseGuard = child.pid === undefined ? () => undefined : killWithParent(child);
+    const releaseGuard = child.pid === undefined ? undefined : killWithParent(child, dir);
     this.ended = new Promise<ProcessEnd>((resolve) => {
       child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
         this.#end ??= { code, signal };
@@ -47,8 +50,11 @@ export class RedisProcess {
     });
     child.once('exit', (code, signal) => {
       this.#end ??= { code, signal };
-      this.#releaseGuard();
     });
+    this.#cleanedUp = this.ended
+      .then(() => rm(dir, { recursive: true, force: true }))
+      .catch(() => undefined)
+      .then(() => releaseGuard?.());
   }
 
   /** The process id (`undefined` when the spawn failed). */
@@ -71,23 +77,24 @@ export class RedisProcess {
     (this.#child.stderr as Socket | null)?.unref();
   }
 
-  /** SIGKILL, for a server that failed to start. Resolves once it has ended. */
+  /** SIGKILL, for a server that failed to start. Resolves once it has ended and its directory is gone. */
   async kill(): Promise<void> {
     if (!this.exited) this.#child.kill('SIGKILL');
-    await this.ended;
+    await this.#cleanedUp;
   }
 
-  /** SIGTERM, SIGKILL after `graceMs`; resolves once the process has exited. Idempotent. */
+  /** SIGTERM, SIGKILL after `graceMs`; resolves once the process has exited and its directory is gone. */
   stop(graceMs: number): Promise<void> {
     this.#stopping ??= (async () => {
-      if (this.exited) return;
-      // Hold the event loop open until the exit is seen, or an awaiting caller would find the process gone.
+      // Hold the event loop open until the end is seen, or an awaiting caller would find the process gone.
       this.#child.ref();
-      const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
+      (this.#child.stdout as Socket | null)?.ref();
+      (this.#child.stderr as Socket | null)?.ref();
+      if (this.exited) return this.#cleanedUp;
       this.#child.kill('SIGTERM');
       const escalate = setTimeout(() => this.#child.kill('SIGKILL'), graceMs);
       try {
-        await exited;
+        await this.#cleanedUp;
       } finally {
         clearTimeout(escalate);
       }

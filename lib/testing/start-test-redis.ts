@@ -1,3 +1,7 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { LOOPBACK_HOST, freeLoopbackPort } from './free-port';
 import { probeRedisProcessId } from './redis-probe';
 import { RedisProcess, type ProcessEnd } from './redis-process';
@@ -14,18 +18,10 @@ const INSTALL_HINT =
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function serverArgs(port: number, options: TestRedisOptions): string[] {
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    LOOPBACK_HOST,
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ];
-  args.push('--daemonize', 'no', '--logfile', '');
+/** The defaults first, then the caller's `args`, so a repeated option of theirs wins. */
+function serverArgs(port: number, dir: string, options: TestRedisOptions): string[] {
+  const args = ['--port', String(port), '--bind', LOOPBACK_HOST];
+  args.push('--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', '', '--dir', dir);
   if (options.password !== undefined) args.push('--requirepass', options.password);
   return args.concat(options.args ?? []);
 }
@@ -106,7 +102,8 @@ export async function startTestRedis(options: TestRedisOptions = {}): Promise<Te
   const deadline = Date.now() + startTimeoutMs;
   for (let attempt = 1; ; attempt += 1) {
     const port = await freeLoopbackPort();
-    const server = new RedisProcess(binary, serverArgs(port, options));
+    const dir = await mkdtemp(join(tmpdir(), 'nestjs-redis-pool-test-'));
+    const server = new RedisProcess(binary, serverArgs(port, dir, options), dir);
     const state = await waitUntilReady(server, port, options, deadline);
     if (state === 'ready') {
       server.detachFromEventLoop();

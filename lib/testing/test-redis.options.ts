@@ -8,7 +8,8 @@ export interface TestRedisOptions {
   /**
    * Extra command-line arguments, appended after the defaults so they win, e.g.
    * `['--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru']`. The defaults are
-   * `--port <free port> --bind 127.0.0.1 --save '' --appendonly no --daemonize no --logfile ''`.
+   * `--port <free port> --bind 127.0.0.1 --save '' --appendonly no --daemonize no --logfile '' --dir <temp dir>`
+   * (a private directory, removed by `stop()`, so even `SAVE` never writes into your project).
    * @default []
    */
   args?: readonly string[];
