@@ -63,6 +63,12 @@ function runJest(
 }
 
 describe('the README jest globalSetup/globalTeardown with a Nest 12 app', () => {
+  it('shows the jest.config.js this test runs', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const shown = /```js\n(\/\/ jest\.config\.js[\s\S]*?)```/.exec(readme);
+    expect(shown?.[1]).toBe(await readFile(join(FIXTURE, 'jest.config.js'), 'utf8'));
+  });
+
   let project: string;
 
   beforeAll(async () => {
