@@ -10,9 +10,10 @@ import { LeaseRegistry } from '../pool/lease-registry';
 import { PoolSurface } from '../pool/pool-surface';
 import type { CommandOptions, PoolStats, RedisPool } from '../pool/redis-pool.interface';
 import { emitSafely } from '../utils/safe-emit';
-import { timerDelay } from '../utils/deadline';
 import { addressKey, SentinelClient } from './sentinel-client';
 import {
+  mapAddress,
+  type NatMap,
   resolveSentinelOptions,
   type ResolvedSentinelOptions,
   type SentinelAddress,
@@ -23,6 +24,7 @@ import { verifyMaster } from './master-check';
 import { ReplicaSet } from './replica-set';
 import { parseSentinelUrl } from './sentinel-url';
 import { SentinelWatcher } from './sentinel-watcher';
+import { FailoverPause } from './failover-pause';
 
 /** The master in use: its address and the pool of connections to it. */
 interface MasterNode {
@@ -67,15 +69,17 @@ export class SentinelPool extends PoolSurface implements RedisPool {
   private recheckTimer: NodeJS.Timeout | null = null;
   /** The replicas reads go to; `null` with `readFrom: 'master'`. */
   private readonly replicas: ReplicaSet | null;
-  /** Set while a failover is under way: new commands wait for the new master instead of the old one. */
-  private paused: { promise: Promise<void>; resume: () => void; timer: NodeJS.Timeout } | null =
-    null;
+  /** While a failover is under way new commands wait for the new master instead of the old one. */
+  private readonly pause: FailoverPause;
+  private readonly natMap: NatMap | undefined;
 
   constructor(options: SentinelPoolOptions) {
     super();
     const { settings, sentinelAuth, natMap, node } = resolveSentinelOptions(options);
     this.settings = settings;
     this.#node = node;
+    this.natMap = natMap;
+    this.pause = new FailoverPause(settings.maxPauseMs, () => this.recheck());
     this.description = `sentinel pool for master "${settings.masterName}"`;
     this.client = new SentinelClient(
       settings.sentinels,
@@ -91,7 +95,7 @@ export class SentinelPool extends PoolSurface implements RedisPool {
       this.client,
       settings.masterName,
       settings.backoff,
-      (channel) => this.onSignal(channel),
+      (channel, words) => this.onSignal(channel, words),
     );
   }
 
@@ -148,7 +152,7 @@ export class SentinelPool extends PoolSurface implements RedisPool {
     }
     const resendable = options?.retryable === true || readOnly;
     const node = this.current;
-    if (node === null || this.paused !== null) {
+    if (node === null || this.pause.waiting !== null) {
       return this.run<T>(command, args, options, deadline, resendable, 0);
     }
     // The usual case, with no extra await: straight to the master's pool.
@@ -167,7 +171,7 @@ export class SentinelPool extends PoolSurface implements RedisPool {
     resendable: boolean,
     attempt: number,
   ): Promise<T> {
-    if (this.paused !== null) await this.paused.promise;
+    await this.pause.waiting;
     const node = await this.master();
     const remaining = deadline - Date.now();
     if (remaining <= 0)
@@ -226,7 +230,7 @@ export class SentinelPool extends PoolSurface implements RedisPool {
   disconnect(options: { drainTimeoutMs?: number } = {}): Promise<void> {
     return this.closeOnce(async () => {
       this.watcher.stop();
-      this.resume();
+      this.pause.end();
       if (this.recheckTimer !== null) clearInterval(this.recheckTimer);
       this.recheckTimer = null;
       await this.discovering?.catch(() => undefined);
@@ -286,35 +290,38 @@ export class SentinelPool extends PoolSurface implements RedisPool {
 
   /**
    * A sentinel event. When a replica is about to be promoted, writes stop going to the old master (they would be
-   * lost: it keeps accepting them until it is demoted) and wait, within a bound, for the switch; the failover's
-   * end, abort or the switch itself resumes them. Every other signal asks where the master is.
+   * lost: it keeps accepting them until it is demoted) and wait, within a bound, for the switch; once it is
+   * promoted (`+promoted-slave`, from the failover's leader) it is checked with ROLE and used at once, before the
+   * other sentinels announce the switch. The failover's end, abort or the switch resumes them. Every other signal
+   * asks where the master is.
    */
-  private onSignal(channel: string): void {
-    if (channel === '+failover-state-send-slaveof-noone' || channel === '+promoted-slave') {
-      this.pause();
+  private onSignal(channel: string, words: readonly string[]): void {
+    if (channel === '+failover-state-send-slaveof-noone') this.pause.start();
+    if (channel === '+promoted-slave') {
+      this.pause.start();
+      // "slave <ip:port> <ip> <port> @ <master> ...": the replica just promoted.
+      const promoted = mapAddress(this.natMap, { host: words[2], port: Number(words[3]) });
+      void this.adopt(promoted);
       return;
     }
-    if (channel === '+failover-end' || channel.startsWith('-failover-abort')) this.resume();
+    if (channel === '+failover-end' || channel.startsWith('-failover-abort')) this.pause.end();
     this.recheck();
   }
 
-  private pause(): void {
-    if (this.paused !== null || this.closed) return;
-    let resume!: () => void;
-    const promise = new Promise<void>((resolve) => (resume = resolve));
-    // Bounded: a failover that never reports its end cannot hold commands past this.
-    const timer = setTimeout(() => this.resume(), timerDelay(this.settings.maxPauseMs));
-    timer.unref();
-    this.paused = { promise, resume, timer };
-    this.recheck();
-  }
-
-  private resume(): void {
-    const paused = this.paused;
-    if (paused === null) return;
-    this.paused = null;
-    clearTimeout(paused.timer);
-    paused.resume();
+  /** Switches to a node an event named as the new master, once ROLE confirms it (else asks the sentinels). */
+  private async adopt(address: SentinelAddress): Promise<void> {
+    await this.discovering?.catch(() => undefined);
+    const key = addressKey(address);
+    if (this.closed || this.current === null || this.current.key === key) return;
+    this.discovering ??= verifyMaster(this.#node, address, this.settings)
+      .then(() => {
+        if (this.closed) throw this.closedError();
+        return this.current?.key === key ? this.current : this.switchTo(address, key);
+      })
+      .finally(() => {
+        this.discovering = null;
+      });
+    await this.discovering.catch(() => this.recheck());
   }
 
   /** A signal (event, timer, reconnect of the watcher): ask the sentinels, quietly. */
@@ -357,7 +364,7 @@ export class SentinelPool extends PoolSurface implements RedisPool {
     const previous = this.current;
     const next: MasterNode = { key, pool };
     this.current = next;
-    this.resume();
+    this.pause.end();
     if (previous === null) {
       this.watcher.start();
       this.startRecheck();
@@ -382,13 +389,11 @@ export class SentinelPool extends PoolSurface implements RedisPool {
     this.recheckTimer = setInterval(() => this.recheck(), every).unref();
   }
 
-  /** Waits out a backoff step (within the deadline) before trying the same master again. */
+  /** Waits out a backoff step (within the deadline) before trying the same master again; a switch ends it. */
   private sleep(attempt: number, deadline: number): Promise<void> {
     const { baseDelayMs, maxDelayMs } = this.settings.backoff;
-    const delay = Math.min(
-      backoffDelay(attempt + 1, baseDelayMs, maxDelayMs),
-      deadline - Date.now(),
+    return this.pause.sleep(
+      Math.min(backoffDelay(attempt + 1, baseDelayMs, maxDelayMs), deadline - Date.now()),
     );
-    return new Promise((resolve) => setTimeout(resolve, timerDelay(delay)).unref());
   }
 }

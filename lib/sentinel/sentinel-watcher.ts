@@ -40,7 +40,8 @@ export class SentinelWatcher {
     private readonly client: SentinelClient,
     private readonly masterName: string,
     private readonly backoff: { baseDelayMs: number; maxDelayMs: number },
-    private readonly onSignal: (channel: string) => void,
+    /** Called with the event's channel and its payload's words (`'reconnect'` and `[]` after a reconnect). */
+    private readonly onSignal: (channel: string, words: readonly string[]) => void,
   ) {}
 
   start(): void {
@@ -84,7 +85,7 @@ export class SentinelWatcher {
       connection.once('close', () => {
         this.connection = null;
         // A dropped watcher may have missed an event: ask where the master is, then listen again.
-        this.onSignal('reconnect');
+        this.onSignal('reconnect', []);
         this.retry();
       });
     } catch {
@@ -118,6 +119,6 @@ export class SentinelWatcher {
         ? words[0] === this.masterName
         : (words[0] === 'master' && words[1] === this.masterName) ||
           (words[4] === '@' && words[5] === this.masterName);
-    if (concerns) this.onSignal(channel);
+    if (concerns) this.onSignal(channel, words);
   }
 }
