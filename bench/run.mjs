@@ -97,7 +97,16 @@ const SCENARIOS = [
     args.only === undefined ||
     args.only.split(',').some((only) => s.id === only || s.id.startsWith(`${only}-`)),
 );
-if (SCENARIOS.length === 0) throw new Error(`no scenario matches --only ${args.only}`);
+// Scenarios with a set-up of their own (a sentinel topology, a cache or throttler stack), each its own script
+// bench/<id>.mjs that spawns its servers, runs every client and prints its table; run after the others.
+const STANDALONE = ['sentinel-failover', 'cache', 'throttler'].filter(
+  (id) =>
+    existsSync(path.join(root, 'bench', `${id}.mjs`)) &&
+    (args.only === undefined || args.only.split(',').includes(id)),
+);
+if (SCENARIOS.length === 0 && STANDALONE.length === 0) {
+  throw new Error(`no scenario matches --only ${args.only}`);
+}
 
 // Servers and workers die with this process, however it ends: normally, on an error, SIGINT or SIGTERM.
 const cleanups = new Set();
@@ -176,8 +185,8 @@ if (!existsSync(path.join(root, 'dist/index.js'))) {
 
 const redis = SCENARIOS.some((s) => !s.cluster) ? await startRedis() : null;
 const cluster = SCENARIOS.some((s) => s.cluster) ? await startCluster({ masters: 3 }) : null;
-const version = (redis ?? cluster).version;
-const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${version.split(' ').slice(0, 3).join(' ')}`;
+const version = (redis ?? cluster)?.version ?? spawnSync('redis-server', ['--version']).stdout;
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${String(version).split(' ').slice(0, 3).join(' ')}`;
 console.log(`Machine: ${machine}`);
 console.log(
   `Each figure: median of ${reps} runs of ${durationMs} ms after ${warmupMs} ms warm-up, each client in its own process.\n`,
@@ -274,6 +283,15 @@ try {
 }
 
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-const out = path.join(root, 'bench/results/latest.json');
-writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-console.log(`Results written to ${path.relative(root, out)}; chart: node bench/chart.mjs`);
+if (SCENARIOS.length > 0) {
+  const out = path.join(root, 'bench/results/latest.json');
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`Results written to ${path.relative(root, out)}; chart: node bench/chart.mjs`);
+}
+for (const id of STANDALONE) {
+  console.log(`\n## ${id} (bench/${id}.mjs)`);
+  const run = spawnSync(process.execPath, [path.join(root, 'bench', `${id}.mjs`)], {
+    stdio: 'inherit',
+  });
+  if (run.status !== 0) console.log(`   ${id} exited with ${run.status ?? run.signal}`);
+}
