@@ -11,7 +11,7 @@ import {
 } from './keyv-store.options';
 import { deleteNamespace, keyBatches, type NamespaceWalk } from './namespace-scan';
 import { unprefixKey, type KeyLayout } from './namespace-keys';
-import { StoreCommands, type StoreWrite } from './store-commands';
+import { orUndefined, StoreCommands, type StoreWrite } from './store-commands';
 
 /** What `store.opts` shows: the options in force, the namespace, and the dialect Keyv looks for. */
 export type RedisKeyvStoreOpts = ResolvedKeyvStoreOptions & { dialect: 'redis' };
@@ -26,6 +26,10 @@ export interface KeyvStoreEntry {
 /** A time to live in whole ms for `PX`, rounded up; none for `undefined`, 0, negative or non-finite values. */
 function ttlOf(ttl: unknown): number | undefined {
   return typeof ttl === 'number' && ttl > 0 && Number.isFinite(ttl) ? Math.ceil(ttl) : undefined;
+}
+
+function written(): true {
+  return true;
 }
 
 function storable(key: string, value: unknown): RedisArgument {
@@ -93,12 +97,12 @@ export class RedisKeyvStore extends EventEmitter implements KeyvStoreAdapter {
    * The stored value (the string Keyv serialized), or `undefined` when the key is missing or expired. Typed as
    * Keyv's adapter type has it.
    */
-  async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
-    try {
-      return (await this.commands.get(this.keyOf(key))) as StoredData<Value> | undefined;
-    } catch (error) {
-      return this.failed(error, undefined);
-    }
+  get<Value>(key: string): Promise<StoredData<Value> | undefined> {
+    return this.commands
+      .get(this.keyOf(key))
+      .then(orUndefined as (value: string | null) => StoredData<Value> | undefined, (error) =>
+        this.failed(error, undefined),
+      );
   }
 
   /** One stored value or `undefined` per key, in order: one MGET (one per slot on a cluster). */
@@ -119,14 +123,14 @@ export class RedisKeyvStore extends EventEmitter implements KeyvStoreAdapter {
    * SET, with `PX ttl` when `ttl` (ms) is a positive number (rounded up to whole ms); no expiry otherwise.
    * Resolves `true`, or `false` when it failed and `throwOnErrors` is off.
    */
-  async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+  set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+    let reply: Promise<unknown>;
     try {
-      const write = { key: this.keyOf(key), value: storable(key, value), ttlMs: ttlOf(ttl) };
-      await this.commands.set(write);
-      return true;
+      reply = this.commands.set(this.keyOf(key), storable(key, value), ttlOf(ttl));
     } catch (error) {
-      return this.failed(error, false);
+      return new Promise((resolve) => resolve(this.failed(error, false)));
     }
+    return reply.then(written, (error) => this.failed(error, false));
   }
 
   /**

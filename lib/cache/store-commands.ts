@@ -26,14 +26,15 @@ export class StoreCommands {
     this.clustered = redis.pool.masterPools !== undefined;
   }
 
-  /** GET: the value, `undefined` when missing. */
-  async get(key: string): Promise<string | undefined> {
-    return (await this.redis.get(key)) ?? undefined;
+  // get() and set() are every cache call's path: the reply promise as the pool gives it, no layer of their own.
+
+  /** GET: the value, `null` when missing. */
+  get(key: string): Promise<string | null> {
+    return this.redis.executeCommand<string | null>('GET', key);
   }
 
   /** SET with `PX` when there is a time to live. */
-  set(write: StoreWrite): Promise<unknown> {
-    const { key, value, ttlMs } = write;
+  set(key: string, value: RedisArgument, ttlMs: number | undefined): Promise<unknown> {
     return ttlMs === undefined
       ? this.redis.executeCommand('SET', key, value)
       : this.redis.executeCommand('SET', key, value, 'PX', ttlMs);
@@ -55,7 +56,10 @@ export class StoreCommands {
 
   /** SET each, with errors in place: `true` for each write that went through. */
   async setEach(writes: readonly StoreWrite[]): Promise<Array<true | Error>> {
-    const settled = await settleEach(writes.length, (index) => this.set(writes[index]));
+    const settled = await settleEach(writes.length, (index) => {
+      const { key, value, ttlMs } = writes[index];
+      return this.set(key, value, ttlMs);
+    });
     return settled.map((value) => (value instanceof Error ? value : true));
   }
 
@@ -94,6 +98,7 @@ export class StoreCommands {
   }
 }
 
-function orUndefined(value: string | null): string | undefined {
+/** A reply's `null` (missing key) as Keyv's `undefined`. */
+export function orUndefined(value: string | null): string | undefined {
   return value ?? undefined;
 }
