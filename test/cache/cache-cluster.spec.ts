@@ -1,6 +1,5 @@
 import { CacheInterceptor, CacheModule, CacheTTL } from '@nestjs/cache-manager';
 import { Controller, Get, Module, UseInterceptors } from '@nestjs/common';
-import { Keyv } from 'keyv';
 import request from 'supertest';
 import { RedisKeyvStore } from '../../lib/cache';
 import { RedisService } from '../../lib/client/redis.service';
@@ -9,7 +8,7 @@ import { keySlot } from '../../lib/cluster/hash-slot';
 import { RedisPoolModule } from '../../lib/nest/redis-pool.module';
 import { useRedisCluster, type RedisServerHandle } from '../harness';
 import { bootApp, closeApps } from '../nest/nest-helpers';
-import { eventually, totalCalls } from './cache-helpers';
+import { eventually, Keyv, totalCalls } from './cache-helpers';
 
 @Controller()
 @UseInterceptors(CacheInterceptor)

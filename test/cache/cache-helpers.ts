@@ -1,6 +1,16 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { Keyv as KeyvClass } from 'keyv';
+import type { Keyv as EsmKeyv } from 'keyv' with { 'resolution-mode': 'import' };
 import type { RedisServerHandle } from '../harness';
 import { LOOPBACK_HOST } from '../harness';
+
+/**
+ * Keyv, typed as the ESM `@nestjs/cache-manager` 12 sees it. These tests are CommonJS, so `import { Keyv } from
+ * 'keyv'` gets keyv's CommonJS declarations, a class TypeScript holds distinct from the ESM one that
+ * `CacheModule`'s options name (the dual-package type hazard; an app is all ESM with Nest 12, or all CommonJS with
+ * `@nestjs/cache-manager` 3, and never meets it). At run time it is the same Keyv.
+ */
+export const Keyv = KeyvClass as unknown as typeof EsmKeyv;
 
 /** `INFO commandstats` as calls per command, e.g. `{ mget: 1, set: 20 }` (lower case, `|` for subcommands). */
 export function parseCommandStats(info: string): Record<string, number> {

@@ -1,7 +1,6 @@
 import { CACHE_MANAGER, CacheInterceptor, CacheModule, CacheTTL } from '@nestjs/cache-manager';
 import { Controller, Get, Inject, Module, UseInterceptors } from '@nestjs/common';
 import type { Cache } from 'cache-manager';
-import { Keyv } from 'keyv';
 import request from 'supertest';
 import { RedisKeyvStore } from '../../lib/cache';
 import { RedisService } from '../../lib/client/redis.service';
@@ -9,7 +8,7 @@ import { RedisPoolModule } from '../../lib/nest/redis-pool.module';
 import { ConnectionPool } from '../../lib/pool/connection-pool';
 import { startRedisServer, useRedisServer, type RedisServerHandle } from '../harness';
 import { bootApp, closeApp, closeApps } from '../nest/nest-helpers';
-import { eventually } from './cache-helpers';
+import { eventually, Keyv } from './cache-helpers';
 
 @Controller()
 @UseInterceptors(CacheInterceptor)

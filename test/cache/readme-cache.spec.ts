@@ -2,13 +2,12 @@
 import { CacheInterceptor, CacheModule, CacheTTL } from '@nestjs/cache-manager';
 import { Controller, Get, Module, UseInterceptors } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { Keyv } from 'keyv';
 import request from 'supertest';
 import { RedisKeyvStore } from '../../lib/cache';
 import { RedisService } from '../../lib/client/redis.service';
 import { RedisPoolModule } from '../../lib/nest/redis-pool.module';
 import { useRedisServer } from '../harness';
-import { eventually } from './cache-helpers';
+import { eventually, Keyv } from './cache-helpers';
 
 describe('README cache example', () => {
   const server = useRedisServer();
