@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
-import { canBind, waitUntilGone } from './process-checks';
+import { canBind, waitFor, waitUntilGone } from './process-checks';
 
 /*
  * The README's jest set-up for a Nest 12 app, really run: fixtures/jest-app (its jest.config.js, globalSetup and
@@ -105,7 +105,7 @@ describe('the README jest globalSetup/globalTeardown with a Nest 12 app', () => 
       expect(pid).toBeGreaterThan(0);
       // jest exited by itself after globalTeardown: the server it started is gone and its port free.
       expect(await waitUntilGone(pid, 2_000)).toBe(true);
-      expect(await canBind(port)).toBe(true);
+      expect(await waitFor(() => canBind(port), 2_000)).toBe(true);
     },
     RUN_TIMEOUT_MS + 10_000,
   );

@@ -35,7 +35,8 @@ describe('startTestRedis when the process that started it ends first', () => {
     // Nothing else is pending in the child: it exits by itself, and its exit hook kills the server.
     expect(await child.exited).toBe(0);
     expect(await waitUntilGone(pid)).toBe(true);
-    expect(await canBind(port)).toBe(true);
+    // A SIGKILLed process's sockets are closed by the kernel a moment after it is reaped.
+    expect(await waitFor(() => canBind(port))).toBe(true);
     expect(existsSync(dir)).toBe(false);
   });
 
@@ -46,9 +47,21 @@ describe('startTestRedis when the process that started it ends first', () => {
     process.kill(child.pid, 'SIGKILL');
     expect(await child.exited).toBe('SIGKILL');
     expect(await waitUntilGone(pid)).toBe(true);
-    expect(await canBind(port)).toBe(true);
+    // A SIGKILLed process's sockets are closed by the kernel a moment after it is reaped.
+    expect(await waitFor(() => canBind(port))).toBe(true);
     // The watchdog removes it right after the kill.
     expect(await waitFor(() => !existsSync(dir))).toBe(true);
+  });
+
+  it('kills the server and removes its directory on a normal exit even without a watchdog', async () => {
+    // No Node binary to run the watchdog with: the exit hook alone must do it.
+    const child = runNodeChild(`process.execPath = '/nonexistent/node';\n${START}`);
+    const { pid, port, dir } = (await child.firstMessage()) as Started;
+    expect(existsSync(dir)).toBe(true);
+    expect(await child.exited).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+    expect(await waitUntilGone(pid)).toBe(true);
+    expect(await waitFor(() => canBind(port))).toBe(true);
   });
 
   it('rejects with a TestRedisError naming PATH when redis-server is not on PATH', async () => {
