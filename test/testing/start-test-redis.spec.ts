@@ -154,6 +154,15 @@ describe('startTestRedis', () => {
     expect((error as Error).message).toContain('brew install redis');
   });
 
+  it('rejects with reason spawn-failed when the binary cannot be run', async () => {
+    const notExecutable = join(scratch, 'not-executable');
+    await writeFile(notExecutable, '#!/bin/sh\n');
+    const error = await startTestRedis({ binary: notExecutable }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TestRedisError);
+    expect(error).toMatchObject({ reason: 'spawn-failed', binary: notExecutable });
+    expect((error as Error).message).toBe(`startTestRedis: cannot run ${notExecutable} (EACCES).`);
+  });
+
   it('rejects with the server’s last output lines when it exits before answering', async () => {
     const error = await startTestRedis({ args: ['--no-such-directive', 'x'] }).catch(
       (e: unknown) => e,
