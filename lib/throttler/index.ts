@@ -7,4 +7,4 @@ export {
   DEFAULT_THROTTLER_KEY_PREFIX,
   type RedisThrottlerStorageOptions,
 } from './throttler-storage.options';
-export { throttlerKeys } from './throttler-keys';
+export { throttlerKey } from './throttler-keys';

@@ -2,7 +2,7 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { RedisService } from '../client/redis.service';
 import type { RedisScript } from '../client/script';
 import { THROTTLER_INCREMENT_LUA } from './throttler-increment.lua';
-import { throttlerKeys } from './throttler-keys';
+import { throttlerKey } from './throttler-keys';
 import {
   resolveThrottlerOptions,
   type RedisThrottlerStorageOptions,
@@ -42,7 +42,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
       throw new TypeError('RedisThrottlerStorage needs a RedisService');
     }
     this.keyPrefix = resolveThrottlerOptions(options).keyPrefix;
-    this.script = redis.defineScript(THROTTLER_INCREMENT_LUA, { numberOfKeys: 2 });
+    this.script = redis.defineScript(THROTTLER_INCREMENT_LUA, { numberOfKeys: 1 });
   }
 
   /**
@@ -65,11 +65,14 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
     checkArguments(key, ttl, limit, blockDuration, throttlerName);
-    const reply = await this.script(throttlerKeys(this.keyPrefix, throttlerName, key), [
-      Math.ceil(ttl),
-      Number.isFinite(limit) ? limit : Math.sign(limit) * Number.MAX_VALUE,
-      Math.ceil(blockDuration),
-    ]);
+    const reply = await this.script(
+      [throttlerKey(this.keyPrefix, throttlerName, key)],
+      [
+        Math.ceil(ttl),
+        Number.isFinite(limit) ? limit : Math.sign(limit) * Number.MAX_VALUE,
+        Math.ceil(blockDuration),
+      ],
+    );
     if (!Array.isArray(reply) || reply.length !== 4 || !reply.every(Number.isInteger)) {
       throw new TypeError(`Unexpected reply from the throttler script: ${JSON.stringify(reply)}`);
     }
@@ -83,6 +86,9 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   }
 }
 
+/** About 31 years: the record stores times as 6-byte integers of ms since the epoch. */
+const MAX_DURATION_MS = 1e12;
+
 function checkArguments(
   key: string,
   ttl: number,
@@ -94,15 +100,17 @@ function checkArguments(
   if (typeof throttlerName !== 'string') {
     throw new TypeError(`throttlerName must be a string, got ${typeof throttlerName}`);
   }
-  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) {
-    throw new TypeError(`ttl must be a positive number of milliseconds, got ${String(ttl)}`);
+  if (typeof ttl !== 'number' || !(ttl > 0 && ttl <= MAX_DURATION_MS)) {
+    throw new TypeError(
+      `ttl must be a positive number of milliseconds up to 1e12, got ${String(ttl)}`,
+    );
   }
   if (typeof limit !== 'number' || Number.isNaN(limit)) {
     throw new TypeError(`limit must be a number, got ${String(limit)}`);
   }
-  if (typeof blockDuration !== 'number' || !Number.isFinite(blockDuration)) {
+  if (typeof blockDuration !== 'number' || !(Math.abs(blockDuration) <= MAX_DURATION_MS)) {
     throw new TypeError(
-      `blockDuration must be a finite number of milliseconds, got ${String(blockDuration)}`,
+      `blockDuration must be a number of milliseconds up to 1e12, got ${String(blockDuration)}`,
     );
   }
 }

@@ -1,12 +1,7 @@
 /**
- * The two keys of one throttle record: `{<prefix>:<throttlerName>:<key>}:hits` and `...:state`. The braces make
- * the whole record one hash tag, so on a cluster both keys live in one slot and the script may touch both.
+ * The key of one throttle record: `<prefix>:<throttlerName>:<key>`. A record is one key, so a cluster keeps it
+ * whole on the master of its slot, and different trackers spread over the masters.
  */
-export function throttlerKeys(
-  prefix: string,
-  throttlerName: string,
-  key: string,
-): [hits: string, state: string] {
-  const tag = `{${prefix}:${throttlerName}:${key}}`;
-  return [`${tag}:hits`, `${tag}:state`];
+export function throttlerKey(prefix: string, throttlerName: string, key: string): string {
+  return `${prefix}:${throttlerName}:${key}`;
 }

@@ -3,9 +3,8 @@ import { ConfigurationError } from '../errors/redis-pool.errors';
 /** Options of `new RedisThrottlerStorage(redis, options)`. */
 export interface RedisThrottlerStorageOptions {
   /**
-   * First part of every key the storage writes: a record lives in `{<keyPrefix>:<throttlerName>:<key>}:hits` and
-   * `{<keyPrefix>:<throttlerName>:<key>}:state`, so its two keys share one hash slot on a cluster. It may not
-   * contain `{` or `}`.
+   * First part of every key the storage writes: the record of one tracker key for one throttler is the string
+   * `<keyPrefix>:<throttlerName>:<key>`.
    * @default 'throttler'
    */
   keyPrefix?: string;
@@ -31,12 +30,6 @@ export function resolveThrottlerOptions(
   if (typeof keyPrefix !== 'string') {
     throw new ConfigurationError(
       `RedisThrottlerStorage option keyPrefix must be a string, got ${String(keyPrefix)} (${typeof keyPrefix})`,
-    );
-  }
-  // A brace would end or restart the hash tag, and a record's two keys could land in different slots.
-  if (/[{}]/.test(keyPrefix)) {
-    throw new ConfigurationError(
-      `RedisThrottlerStorage option keyPrefix may not contain '{' or '}', got ${JSON.stringify(keyPrefix)}`,
     );
   }
   return { keyPrefix };
