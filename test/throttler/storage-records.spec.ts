@@ -6,6 +6,7 @@ import { unique } from '../nest/nest-helpers';
 import {
   allKeys,
   playScenario,
+  readRecord,
   tuple,
   type Burst,
   type ThrottleSettings,
@@ -113,6 +114,44 @@ const SCENARIOS: [string, ThrottleSettings, Burst[]][] = [
       },
     ],
   ],
+  [
+    'counts each hit for the ttl it came with: a shorter ttl expires a later hit first',
+    { ttl: 3500, limit: 3, blockDuration: 0 },
+    [
+      {
+        at: 0,
+        expect: [
+          [1, 4, F, 0],
+          [2, 4, F, 0],
+        ],
+      },
+      { at: 1000, ttl: 1500, expect: [[3, 3, F, 0]] },
+      { at: 2000, ttl: 1500, expect: [[4, 2, T, 1]] },
+      { at: 3000, ttl: 1500, expect: [[3, 1, F, 0]] },
+      { at: 4000, ttl: 1500, expect: [[2, 2, F, 0]] },
+    ],
+  ],
+  [
+    'with a limit of 0, blocks every hit but the first after a block',
+    { ttl: 2500, limit: 0, blockDuration: 1500 },
+    [
+      {
+        at: 0,
+        expect: [
+          [1, 3, T, 2],
+          [1, 3, T, 2],
+        ],
+      },
+      {
+        at: 2000,
+        expect: [
+          [1, 1, F, 0],
+          [2, 1, T, 2],
+        ],
+      },
+      { at: 3000, expect: [[2, 3, T, 1]] },
+    ],
+  ],
 ];
 
 describe('RedisThrottlerStorage records', () => {
@@ -144,40 +183,34 @@ describe('RedisThrottlerStorage records', () => {
     expect(await hit(other, 'short', 1)).toEqual([1, 10, F, 0]);
     expect(await hit(key, 'short', 1)).toEqual([2, 10, T, 10]);
     const keys = (await allKeys(redis)).filter(
-      (k) => k.includes(`:${key}}`) || k.includes(`:${other}}`),
+      (k) => k.endsWith(`:${key}`) || k.endsWith(`:${other}`),
     );
     expect(keys).toEqual(
-      [
-        `{throttler:long:${key}}:hits`,
-        `{throttler:long:${key}}:state`,
-        `{throttler:short:${key}}:hits`,
-        `{throttler:short:${key}}:state`,
-        `{throttler:short:${other}}:hits`,
-        `{throttler:short:${other}}:state`,
-      ].sort(),
+      [`throttler:long:${key}`, `throttler:short:${key}`, `throttler:short:${other}`].sort(),
     );
+    const short = await readRecord(redis, `throttler:short:${key}`);
+    expect(short!.hits).toHaveLength(2); // the third hit came while blocked: not counted
+    expect(short!.blockEnd).toBe(short!.hits[1]); // blocked by the second hit, for blockDuration = ttl
+    expect((await readRecord(redis, `throttler:long:${key}`))!.blockEnd).toBe(0);
   });
 
   it('writes under keyPrefix, and a record expires once its window, block and hits are over', async () => {
-    const prefixed = new RedisThrottlerStorage(redis, { keyPrefix: unique('rl') });
     const prefix = unique('rl');
     const own = new RedisThrottlerStorage(redis, { keyPrefix: prefix });
     const key = unique('client');
-    await prefixed.increment(key, 1000, 5, 1000, 'default');
+    await new RedisThrottlerStorage(redis).increment(key, 1000, 5, 1000, 'default');
     await own.increment(key, 1000, 1, 3000, 'default');
     await own.increment(key, 1000, 1, 3000, 'default'); // blocked for 3 s
-    const hits = `{${prefix}:default:${key}}:hits`;
-    const state = `{${prefix}:default:${key}}:state`;
-    expect(await redis.exists(hits, state)).toBe(2);
-    expect(await redis.pttl(state)).toBeGreaterThan(2000);
-    expect(await redis.pttl(state)).toBeLessThanOrEqual(3000);
-    expect(await redis.pttl(hits)).toBe(await redis.pttl(state));
+    const record = `${prefix}:default:${key}`;
+    expect(await redis.exists(record, `throttler:default:${key}`)).toBe(2);
+    expect(await redis.pttl(record)).toBeGreaterThan(2000);
+    expect(await redis.pttl(record)).toBeLessThanOrEqual(3000);
     for (const k of await allKeys(redis)) expect(await redis.pttl(k)).toBeGreaterThan(0);
     const deadline = Date.now() + 10_000;
-    while ((await redis.exists(hits, state)) > 0 && Date.now() < deadline) {
+    while ((await redis.exists(record)) > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(await redis.exists(hits, state)).toBe(0);
+    expect(await redis.exists(record)).toBe(0);
     // Gone means fresh: the next hit starts a new count, unblocked.
     expect(tuple(await own.increment(key, 1000, 1, 3000, 'default'))).toEqual([1, 1, F, 0]);
   });

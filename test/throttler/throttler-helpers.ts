@@ -22,9 +22,13 @@ export function comparable(record: ThrottleRecord): RecordTuple {
   return [hits, expire, blocked, blocked ? blockExpire : 0];
 }
 
-/** One burst of a scenario: at `at` ms after the first hit, `hits` hits, each expected to give one record. */
+/**
+ * One burst of a scenario: at `at` ms after the first hit, one hit per expected record (with the scenario's ttl
+ * unless `ttl` overrides it).
+ */
 export interface Burst {
   at: number;
+  ttl?: number;
   expect: RecordTuple[];
 }
 
@@ -53,10 +57,11 @@ export async function playScenario(
 ): Promise<{ ours: RecordTuple[]; memory: RecordTuple[] }> {
   const memory = new ThrottlerStorageService();
   const seen = { ours: [] as RecordTuple[], memory: [] as RecordTuple[] };
-  const { ttl, limit, blockDuration } = settings;
+  const { limit, blockDuration } = settings;
   try {
     const start = Date.now();
     for (const burst of bursts) {
+      const ttl = burst.ttl ?? settings.ttl;
       await sleep(start + burst.at - Date.now());
       for (let i = 0; i < burst.expect.length; i++) {
         seen.ours.push(tuple(await ours.increment(key, ttl, limit, blockDuration, 'default')));
@@ -69,6 +74,21 @@ export async function playScenario(
     memory.onApplicationShutdown();
   }
   return seen;
+}
+
+/** A record as the script stores it: window end, block end (0: none), then each live hit's expiry, in ms. */
+export interface StoredRecord {
+  windowEnd: number;
+  blockEnd: number;
+  hits: number[];
+}
+
+export async function readRecord(redis: RedisService, key: string): Promise<StoredRecord | null> {
+  const raw = await redis.getBuffer(key);
+  if (raw === null) return null;
+  const hits: number[] = [];
+  for (let at = 12; at < raw.length; at += 6) hits.push(raw.readUIntBE(at, 6));
+  return { windowEnd: raw.readUIntBE(0, 6), blockEnd: raw.readUIntBE(6, 6), hits };
 }
 
 /** Every key of the current database, sorted. */
