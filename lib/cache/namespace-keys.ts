@@ -5,12 +5,7 @@ export interface KeyLayout {
   separator: string;
 }
 
-/** The Redis key of a Keyv key (Keyv's key as is when there is no namespace). */
-export function prefixKey(layout: KeyLayout, key: string): string {
-  return layout.namespace ? `${layout.namespace}${layout.separator}${key}` : key;
-}
-
-/** The Keyv key of a Redis key that `prefixKey` made. */
+/** The Keyv key of a Redis key `<namespace><separator><key>` (the Redis key as is without a namespace). */
 export function unprefixKey(layout: KeyLayout, redisKey: string): string {
   if (!layout.namespace) return redisKey;
   const prefix = `${layout.namespace}${layout.separator}`;

@@ -28,10 +28,11 @@ function ttlOf(ttl: unknown): number | undefined {
   return typeof ttl === 'number' && ttl > 0 && Number.isFinite(ttl) ? Math.ceil(ttl) : undefined;
 }
 
-function written(): true {
+function acknowledged(): true {
   return true;
 }
 
+/** The value as Redis takes it; Keyv hands the store strings, so anything else is a mistake worth a clear error. */
 function storable(key: string, value: unknown): RedisArgument {
   if (
     typeof value === 'string' ||
@@ -130,7 +131,7 @@ export class RedisKeyvStore extends EventEmitter implements KeyvStoreAdapter {
     } catch (error) {
       return new Promise((resolve) => resolve(this.failed(error, false)));
     }
-    return reply.then(written, (error) => this.failed(error, false));
+    return reply.then(acknowledged, (error) => this.failed(error, false));
   }
 
   /**
@@ -139,26 +140,6 @@ export class RedisKeyvStore extends EventEmitter implements KeyvStoreAdapter {
    */
   setMany(entries: KeyvStoreEntry[]): Promise<void> {
     return this.writeMany(entries) as Promise<unknown> as Promise<void>;
-  }
-
-  private async writeMany(entries: KeyvStoreEntry[]): Promise<boolean[]> {
-    let writes: StoreWrite[];
-    try {
-      writes = entries.map(({ key, value, ttl }) => ({
-        key: this.keyOf(key),
-        value: storable(key, value),
-        ttlMs: ttlOf(ttl),
-      }));
-    } catch (error) {
-      return this.failed(
-        error,
-        entries.map(() => false),
-      );
-    }
-    const settled = await this.commands.setEach(writes);
-    const error = firstError(settled);
-    const written = settled.map((value) => value === true);
-    return error === undefined ? written : this.failed(error, written);
   }
 
   /** Whether the key exists (EXISTS). */
@@ -249,7 +230,28 @@ export class RedisKeyvStore extends EventEmitter implements KeyvStoreAdapter {
     return Promise.resolve();
   }
 
-  /** The Redis key of a Keyv key (`prefixKey` without building a layout: this is every call's path). */
+  /** `setMany()` with its result typed. */
+  private async writeMany(entries: KeyvStoreEntry[]): Promise<boolean[]> {
+    let writes: StoreWrite[];
+    try {
+      writes = entries.map(({ key, value, ttl }) => ({
+        key: this.keyOf(key),
+        value: storable(key, value),
+        ttlMs: ttlOf(ttl),
+      }));
+    } catch (error) {
+      return this.failed(
+        error,
+        entries.map(() => false),
+      );
+    }
+    const settled = await this.commands.setEach(writes);
+    const error = firstError(settled);
+    const written = settled.map((value) => value === true);
+    return error === undefined ? written : this.failed(error, written);
+  }
+
+  /** The Redis key of a Keyv key: `<namespace><separator><key>`, or the key as is without a namespace. */
   private keyOf(key: string): string {
     const namespace = this.namespace;
     return namespace ? `${namespace}${this.settings.keyPrefixSeparator}${key}` : key;
