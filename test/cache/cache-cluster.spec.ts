@@ -129,6 +129,8 @@ describe('RedisKeyvStore on a ClusterPool', () => {
   it('noNamespaceAffectsAll: clear() without a namespace flushes every master', async () => {
     const store = new RedisKeyvStore(redis, { noNamespaceAffectsAll: true });
     await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((key) => redis.set(key, '1')));
+    // Only FLUSHDB removes these: a key in a namespace, and one that is not a string.
+    await Promise.all([redis.set('ns::k', '1'), redis.rpush('list', 'x')]);
     const holding = await Promise.all(masters.map((master) => keysOn(master, '*')));
     expect(holding.filter((keys) => keys.length > 0).length).toBeGreaterThan(1);
     await store.clear();
