@@ -171,6 +171,21 @@ describe('RedisThrottlerStorage records', () => {
     expect(seen.ours).toEqual(expected);
   });
 
+  it("keeps time by the server's clock: an app clock an hour off changes nothing", async () => {
+    const key = unique('skew');
+    const hit = () => storage.increment(key, 3000, 1, 3000, 'default').then(tuple);
+    expect(await hit()).toEqual([1, 3, F, 0]);
+    const realNow = Date.now.bind(Date);
+    const skew = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 3_600_000);
+    try {
+      expect(await hit()).toEqual([2, 3, T, 3]);
+    } finally {
+      skew.mockRestore();
+    }
+    const record = await readRecord(redis, `throttler:default:${key}`);
+    expect(Math.abs(record!.blockEnd - 3000 - Date.now())).toBeLessThan(1000);
+  });
+
   it('counts each throttler name, and each key, apart', async () => {
     const key = unique('client');
     const other = unique('client');

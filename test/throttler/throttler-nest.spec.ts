@@ -33,6 +33,9 @@ describe('ThrottlerGuard with RedisThrottlerStorage, one Redis', () => {
     const refused = await ping(app).expect(429);
     expect(refused.headers['retry-after']).toBe('2');
     expect(refused.body).toMatchObject({ statusCode: 429 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const later = await ping(app).expect(429);
+    expect(later.headers['retry-after']).toBe('2'); // 1.7 s or so left: whole seconds, rounded up
     await ping(app, 'bob').expect(200); // another client has its own count
     const allowedAt = await pingUntilAllowed(app, 'alice', 8000);
     expect(allowedAt - blockedAt).toBeGreaterThanOrEqual(2000 - 5);
