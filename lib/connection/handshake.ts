@@ -85,27 +85,51 @@ function containsPart(text: string, secret: string): boolean {
   return false;
 }
 
+/** What to check when the server refused the credentials, as the error message says it. */
+function credentialsHint(code: string, text: string, username: string | undefined): string {
+  if (code === 'NOAUTH') {
+    return 'the server needs a password: set the password option or put it in the URL';
+  }
+  if (/without any password configured/i.test(text)) {
+    return 'the server has no password set: remove the password option';
+  }
+  return username !== undefined ? 'check the username and password' : 'check the password';
+}
+
 /**
- * A handshake failure as a clear, typed error: `AuthenticationError` for refused credentials, else a
- * `ResponseError` naming the step and the address. Any server text that might echo credentials is redacted.
+ * A handshake failure as a clear, typed error that says what to do: `AuthenticationError` for refused
+ * credentials ("credentials rejected (check the password); not retrying"), a `ResponseError` `NOPERM` for an ACL
+ * user that may not run a handshake step, else a `ResponseError` naming the step and the address. Any server text
+ * that might echo credentials is redacted; neither the password nor any argument is ever in the message.
  */
 export function handshakeError(
   failure: HandshakeFailure,
   address: string,
   password: string | undefined,
+  username?: string,
 ): Error {
   const { step, error } = failure;
   if (!(error instanceof ResponseError)) return error;
   const context = `(${step} while connecting to ${address})`;
   const text = carriesCredentials(step) ? redactEcho(error.message, password) : error.message;
+  let mapped: ResponseError;
   if (
     error.code === 'WRONGPASS' ||
     error.code === 'NOAUTH' ||
     /without any password configured|invalid password/i.test(text)
   ) {
-    return new AuthenticationError(`${text} ${context}`);
+    const hint = credentialsHint(error.code, text, username);
+    mapped = new AuthenticationError(
+      `${text} ${context}: credentials rejected (${hint}); not retrying`,
+    );
+  } else if (error.code === 'NOPERM') {
+    mapped = new ResponseError(
+      `${text} ${context}: the server's ACL does not let this user run ${step} (grant it with ACL SETUSER, ` +
+        'or drop the option that sends it); not retrying',
+    );
+  } else {
+    mapped = new ResponseError(`${text} ${context}`);
   }
-  const mapped = new ResponseError(`${text} ${context}`);
   mapped.command = step;
   return mapped;
 }
@@ -146,10 +170,11 @@ export async function runHandshake(
   if (o.protocol === 3) {
     const failure = await run(helloSteps(o, o.password));
     if (failure === undefined) return 3;
-    if (!isHelloUnsupported(failure)) throw handshakeError(failure, address, o.password);
+    if (!isHelloUnsupported(failure))
+      throw handshakeError(failure, address, o.password, o.username);
   }
   const failure = await run(classicSteps(o, o.password));
-  if (failure !== undefined) throw handshakeError(failure, address, o.password);
+  if (failure !== undefined) throw handshakeError(failure, address, o.password, o.username);
   return 2;
 }
 

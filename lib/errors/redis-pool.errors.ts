@@ -41,8 +41,11 @@ export class TimeoutError extends RedisError {
 export class ResponseError extends RedisError {
   /** The first word of the reply, e.g. `ERR`, `WRONGTYPE`, `NOSCRIPT`, `MOVED`. */
   readonly code: string;
-  /** The command that got this reply, when known (name only, never its arguments). */
-  command?: string;
+  /**
+   * The command that got this reply, when known (name only, never its arguments). Absent, not `undefined`,
+   * when unknown, so `inspect()` and JSON show no `command: undefined`.
+   */
+  declare command?: string;
 
   constructor(message: string) {
     super(message);
