@@ -29,6 +29,17 @@ const STATEFUL = new Set([
   'WATCH', 'UNWATCH', 'MULTI', 'EXEC', 'DISCARD', 'SELECT', 'RESET', 'QUIT', 'HELLO', 'AUTH',
 ]);
 
+/** The `RedisService` helper that runs each blocking command on a lease of its own, for refusal messages. */
+const BLOCKING_HELPERS = new Map([
+  ['BLPOP', 'blpop()'],
+  ['BRPOP', 'brpop()'],
+  ['BLMOVE', 'blmove()'],
+  ['BZPOPMIN', 'bzpopmin()'],
+  ['BZPOPMAX', 'bzpopmax()'],
+  ['XREAD', 'xread(..., { block })'],
+  ['XREADGROUP', 'xreadgroup(..., { block })'],
+]);
+
 const SUBSCRIBE = new Set([
   'SUBSCRIBE',
   'PSUBSCRIBE',
@@ -97,7 +108,12 @@ export function sharedPathRefusal(
 ): string | undefined {
   if ((flags & SPECIAL_FLAG) === 0) return undefined;
   if (BLOCKING.has(name) || ((name === 'XREAD' || name === 'XREADGROUP') && hasBlockOption(args))) {
-    return `${name} blocks its connection, so it cannot run on the shared multiplexed path; use pool.withConnection((c) => c.executeCommand(...)) or RedisService.withConnection()`;
+    const helper = BLOCKING_HELPERS.get(name);
+    return (
+      `${name} blocks its connection, so it cannot run on the shared multiplexed path; use ` +
+      `${helper !== undefined ? `redis.${helper} (RedisService, on a lease of its own), ` : ''}` +
+      `redis.withConnection((c) => c.executeCommand('${name}', ...)) or pool.withConnection()`
+    );
   }
   if (
     name === 'WATCH' ||
