@@ -1,5 +1,6 @@
-import { ConfigurationError } from '../errors/redis-pool.errors';
+import { checkUrlGiven, configurationError, describeValue } from '../pool/option-checks';
 import { POOL_DEFAULTS } from '../pool/pool-defaults';
+import { checkPoolOptions } from '../pool/pool-option-checks';
 import type { PoolOptions } from '../pool/pool-options';
 import { parseRedisUrl } from '../pool/redis-url';
 import { addressFrom, type NodeAddress } from './cluster-topology';
@@ -64,22 +65,48 @@ export interface ResolvedClusterOptions {
 /** The cluster settings without the node options: what routing and refreshing need, and no credential. */
 export type ClusterSettings = Omit<ResolvedClusterOptions, 'node'>;
 
-/** Checks the options and applies defaults. @throws ConfigurationError naming the bad option. */
+/** The cluster's own option keys, besides the node options (`PoolOptions`). */
+export const CLUSTER_OPTION_KEYS = [
+  'nodes',
+  'readFrom',
+  'maxRedirections',
+  'refreshIntervalMs',
+  'refreshMinIntervalMs',
+] as const;
+
+/** Pool options a cluster sets itself for each node, or that cannot apply to a cluster. */
+const NOT_FOR_CLUSTER = ['url', 'host', 'port', 'path', 'readOnly'] as const;
+
+/**
+ * Checks the options (the node options too, as `ConnectionPool` would: node pools are opened later, when the
+ * topology is known) and applies defaults.
+ * @throws ConfigurationError naming the pool and the bad option.
+ */
 export function resolveClusterOptions(options: ClusterPoolOptions): ResolvedClusterOptions {
+  checkPoolOptions(options, CLUSTER_OPTION_KEYS);
   const { nodes, readFrom, maxRedirections, refreshIntervalMs, refreshMinIntervalMs, ...node } =
     options as ClusterPoolOptions & { db?: number; url?: string };
+  const fail = (text: string): never => {
+    throw configurationError(options.name, text);
+  };
+  const misplaced = NOT_FOR_CLUSTER.filter(
+    (key) => (node as Record<string, unknown>)[key] !== undefined,
+  );
+  if (misplaced.length > 0) {
+    fail(`a cluster pool takes no ${misplaced.join(', ')}: list the seed nodes in nodes`);
+  }
   if (!Array.isArray(nodes) || nodes.length === 0) {
-    throw new ConfigurationError('Option cluster.nodes must list at least one { host, port }');
+    fail('option cluster.nodes must list at least one { host, port }');
   }
   const seeds = nodes.map((seed, index) => {
     const address = addressFrom(seed?.host, seed?.port, '');
     if (address === undefined || address.host === '') {
-      throw new ConfigurationError(`Option cluster.nodes[${index}] must be { host, port }`);
+      fail(`option cluster.nodes[${index}] must be { host, port }`);
     }
-    return address;
+    return address as NodeAddress;
   });
   if (readFrom !== undefined && readFrom !== 'master' && readFrom !== 'replica') {
-    throw new ConfigurationError("Option readFrom must be 'master' or 'replica'");
+    fail(`option ${describeValue('readFrom', readFrom)} must be 'master' or 'replica'`);
   }
   for (const [name, value] of Object.entries({
     maxRedirections,
@@ -87,11 +114,11 @@ export function resolveClusterOptions(options: ClusterPoolOptions): ResolvedClus
     refreshMinIntervalMs,
   })) {
     if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
-      throw new ConfigurationError(`Option ${name} must be a non-negative integer`);
+      fail(`option ${describeValue(name, value)} must be a non-negative integer`);
     }
   }
   if ((node as { db?: number }).db !== undefined && (node as { db?: number }).db !== 0) {
-    throw new ConfigurationError('Redis Cluster has only database 0');
+    fail('Redis Cluster has only database 0');
   }
   return {
     seeds,
@@ -119,11 +146,17 @@ export function clusterOptionsFromUrls(
   urls: readonly string[],
   options: Partial<ClusterPoolOptions> = {},
 ): ClusterPoolOptions {
-  if (urls.length === 0) throw new ConfigurationError('At least one cluster URL is needed');
-  const parsed = urls.map((url) => parseRedisUrl(url));
+  const pool = options.name ?? 'default';
+  if (!Array.isArray(urls) || urls.length === 0) {
+    throw configurationError(pool, 'ClusterPool.fromUrls() needs at least one seed URL');
+  }
+  const parsed = urls.map((url) => {
+    checkUrlGiven(url, pool, 'ClusterPool.fromUrls()');
+    return parseRedisUrl(url, pool);
+  });
   const nodes = parsed.map((entry) => {
     if (entry.path !== undefined) {
-      throw new ConfigurationError('Redis Cluster nodes are reached over TCP, not unix sockets');
+      throw configurationError(pool, 'Redis Cluster nodes are reached over TCP, not unix sockets');
     }
     return { host: entry.host ?? POOL_DEFAULTS.host, port: entry.port ?? POOL_DEFAULTS.port };
   });

@@ -19,6 +19,8 @@ import { emitSafely } from '../utils/safe-emit';
 import { backoffDelay } from './backoff';
 import { ConnectionSupervisor, isFatal, isLoading } from './connection-supervisor';
 import { LeaseManager } from './lease-manager';
+import { checkUrlGiven } from './option-checks';
+import { checkPoolOptions } from './pool-option-checks';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './pool-options';
 import { PoolSurface } from './pool-surface';
 import type { CommandOptions, PoolStats, RedisPool } from './redis-pool.interface';
@@ -45,11 +47,18 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
   private readonly dispatcher: SharedDispatcher;
   private readonly leases: LeaseManager;
   private isDown = false;
+  /**
+   * A failure no retry cures (refused credentials, an ACL denial, TLS verification) since the last connection
+   * opened: the pool then opens no connection on its own (for `minIdle`), only for a caller's command.
+   */
+  private fatalError: Error | null = null;
   /** Requests waiting out a backoff before they are sent again, with their timers. */
   private readonly delayed = new Map<CommandRequest, NodeJS.Timeout>();
 
   constructor(options: PoolOptions = {}) {
     super();
+    // Keys first, before a URL is merged in: a mistyped key whose value is undefined is still a mistake.
+    checkPoolOptions(options);
     const merged = options.url !== undefined ? mergeUrlOptions(options.url, options) : options;
     const config = resolvePoolOptions(merged);
     this.#config = config;
@@ -113,10 +122,12 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
   }
 
   /**
-   * A pool from a `redis://`, `rediss://` or `unix://` URL; explicit `options` win over the URL.
+   * A pool from a `redis://`, `rediss://` or `unix://` URL; explicit `options` win over the URL. A missing URL
+   * (`undefined`, `''`: an unset environment variable) is an error, never a silent `localhost:6379`.
    * @throws ConfigurationError naming the problem, with the password masked.
    */
   static fromUrl(url: string, options: PoolOptions = {}): ConnectionPool {
+    checkUrlGiven(url, options?.name, 'ConnectionPool.fromUrl()');
     return new ConnectionPool({ ...options, url });
   }
 
@@ -299,12 +310,16 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
   private ensureShared(): void {
     if (this.closed || this.supervisor.connectingShared > 0) return;
     if (this.sharedCount() >= this.#config.maxConnections) return;
-    this.supervisor.spawnAfterBackoff(() => this.wantsShared());
+    this.supervisor.spawnAfterBackoff(() => this.wantsShared(), this.dispatcher.hasBacklog);
   }
 
-  /** Queued commands wait, or fewer than `minIdle` shared connections are open. */
+  /** Queued commands wait, or fewer than `minIdle` shared connections are open (and retrying may help). */
   private wantsShared(): boolean {
-    return this.dispatcher.queued > 0 || this.sharedCount() < this.#config.minIdle;
+    return this.dispatcher.queued > 0 || this.wantsMinIdle();
+  }
+
+  private wantsMinIdle(): boolean {
+    return this.fatalError === null && this.sharedCount() < this.#config.minIdle;
   }
 
   private onOpened(connection: Connection, waiter: Waiter | null): void {
@@ -314,6 +329,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
       return;
     }
     this.supervisor.adopt(connection);
+    this.fatalError = null;
     if (this.isDown) {
       this.isDown = false;
       emitSafely(this, 'up');
@@ -338,6 +354,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
     if (this.listenerCount('error') > 0) emitSafely(this, 'error', error);
     this.leases.failed(waiter, error);
     const fatal = isFatal(error);
+    if (fatal) this.fatalError = error;
     // A failed extra connection (e.g. maxclients) leaves the pool serving on what it has; it grows later.
     if (!serving || fatal) this.dispatcher.failQueued(error, fatal);
     if (fatal) this.leases.rejectAll(() => error);
@@ -368,7 +385,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
       }
     }
     this.leases.reapSpare(now, idleTimeoutMs);
-    if (this.sharedCount() < minIdle && this.supervisor.mayConnect) this.supervisor.spawn(null);
+    if (this.wantsMinIdle() && this.supervisor.mayConnect) this.supervisor.spawn(null);
   }
 
   private async shutDown(drainTimeoutMs: number): Promise<void> {

@@ -128,9 +128,17 @@ export class ConnectionSupervisor {
     this.connecting.delete(connection);
   }
 
-  /** Opens a shared connection once the backoff allows; several calls meanwhile open one. */
-  spawnAfterBackoff(stillWanted: () => boolean): void {
-    if (this.stopped || this.reconnectTimer !== null) return;
+  /**
+   * Opens a shared connection once the backoff allows; several calls meanwhile open one. The wait keeps the
+   * process alive only when work waits for it (`keepAlive`): refilling `minIdle` alone never holds a process that
+   * forgot to close its pool.
+   */
+  spawnAfterBackoff(stillWanted: () => boolean, keepAlive = true): void {
+    if (this.stopped) return;
+    if (this.reconnectTimer !== null) {
+      if (keepAlive) this.reconnectTimer.ref();
+      return;
+    }
     const wait = this.downUntil - Date.now();
     if (wait <= 0) {
       this.spawn(null);
@@ -138,8 +146,9 @@ export class ConnectionSupervisor {
     }
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
-      if (stillWanted()) this.spawnAfterBackoff(stillWanted);
+      if (stillWanted()) this.spawnAfterBackoff(stillWanted, keepAlive);
     }, timerDelay(wait));
+    if (!keepAlive) this.reconnectTimer.unref();
   }
 
   /** Runs `retry` once the backoff has passed (lease waiters that could not be served during it). */

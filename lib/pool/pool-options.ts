@@ -1,9 +1,14 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { ConnectionOptions } from '../connection/connection-options';
-import { ConfigurationError } from '../errors/redis-pool.errors';
 import type { DecoderLimits } from '../protocol/resp.types';
-import { MAX_TIMER_MS } from '../utils/deadline';
+import {
+  DECODER_LIMIT_OPTION_KEYS,
+  INTEGER_OPTIONS,
+  POOL_OPTION_KEYS,
+  RETRY_OPTION_KEYS,
+} from './option-keys';
 import { POOL_DEFAULTS } from './pool-defaults';
+import { checkPoolOptions } from './pool-option-checks';
 
 /** Reconnect and retry backoff: exponential with full jitter, pool-wide. */
 export interface RetryOptions {
@@ -27,6 +32,11 @@ export interface RetryOptions {
 
 /** Options of a `ConnectionPool`. */
 export interface PoolOptions {
+  /**
+   * The pool's name in error messages (the Nest module passes its registration name).
+   * @default 'default'
+   */
+  name?: string;
   /** A `redis://`, `rediss://` or `unix://` URL; explicit options win over what it says. */
   url?: string;
   /**
@@ -179,82 +189,31 @@ export interface ResolvedPoolOptions {
   drainTimeoutMs: number;
 }
 
-/** Options holding milliseconds: each must fit a Node timer (`MAX_TIMER_MS`), or the timer would fire at once. */
-const MS_OPTIONS = [
-  'acquireTimeoutMs',
-  'connectTimeoutMs',
-  'commandTimeoutMs',
-  'idleTimeoutMs',
-  'maxLifetimeMs',
-  'healthCheckIntervalMs',
-  'keepAliveMs',
-  'drainTimeoutMs',
-] as const;
+/*
+ * Compile-time checks that the run-time key lists (option-keys.ts) name exactly the keys of these interfaces:
+ * each fails to compile when an option is added to one and not the other.
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const _poolKeysMatch: Same<keyof PoolOptions, (typeof POOL_OPTION_KEYS)[number]> = true;
+const _retryKeysMatch: Same<keyof RetryOptions, (typeof RETRY_OPTION_KEYS)[number]> = true;
+const _limitKeysMatch: Same<keyof DecoderLimits, (typeof DECODER_LIMIT_OPTION_KEYS)[number]> = true;
+void [_poolKeysMatch, _retryKeysMatch, _limitKeysMatch];
 
-/** The non-negative integer options besides `port` and `db`; a URL may carry each as a query key. */
-export const INTEGER_OPTIONS = [
-  'maxConnections',
-  'maxLeases',
-  'minIdle',
-  'maxQueueLength',
-  'maxPendingPerConnection',
-  ...MS_OPTIONS,
-] as const;
+export { INTEGER_OPTIONS };
 
-const NUMBER_OPTIONS = ['port', 'db', ...INTEGER_OPTIONS] as const;
-
-function check(condition: boolean, message: string): void {
-  if (!condition) throw new ConfigurationError(message);
-}
-
-/** Applies defaults and checks every value, so a bad option fails at construction with a clear message. */
+/**
+ * Checks every option (see `checkPoolOptions`) and applies the defaults, so a bad option fails at construction
+ * with a clear message naming the pool.
+ * @throws ConfigurationError
+ */
 export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
-  for (const key of NUMBER_OPTIONS) {
-    const value = options[key];
-    check(
-      value === undefined || (Number.isInteger(value) && value >= 0),
-      `Option ${key} must be a non-negative integer`,
-    );
-  }
-  for (const key of MS_OPTIONS) {
-    const value = options[key];
-    check(
-      value === undefined || value <= MAX_TIMER_MS,
-      `Option ${key} must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest a Node timer holds)`,
-    );
-  }
+  checkPoolOptions(options);
   const retryOptions = options.retry ?? {};
-  for (const key of ['attempts', 'baseDelayMs', 'maxDelayMs'] as const) {
-    const value = retryOptions[key];
-    check(
-      value === undefined || (Number.isInteger(value) && value >= 0 && value <= MAX_TIMER_MS),
-      `Option retry.${key} must be a non-negative integer of at most ${MAX_TIMER_MS}`,
-    );
-  }
-  check(
-    options.port === undefined || (options.port > 0 && options.port < 65536),
-    'Option port must be 1-65535',
-  );
-  check(
-    options.protocol === undefined || options.protocol === 2 || options.protocol === 3,
-    'Option protocol must be 2 or 3',
-  );
-  check(
-    options.dispatch === undefined ||
-      options.dispatch === 'multiplexed' ||
-      options.dispatch === 'exclusive',
-    "Option dispatch must be 'multiplexed' or 'exclusive'",
-  );
   const maxConnections = options.maxConnections ?? POOL_DEFAULTS.maxConnections;
-  check(maxConnections >= 1, 'Option maxConnections must be at least 1');
   const maxLeases = options.maxLeases ?? maxConnections;
-  check(maxLeases >= 1, 'Option maxLeases must be at least 1');
   const maxPendingPerConnection =
     options.maxPendingPerConnection ?? POOL_DEFAULTS.maxPendingPerConnection;
-  check(maxPendingPerConnection >= 1, 'Option maxPendingPerConnection must be at least 1');
   const minIdle = options.minIdle ?? POOL_DEFAULTS.minIdle;
-  check(minIdle <= maxConnections, 'Option minIdle must not exceed maxConnections');
-  check(options.path === undefined || options.path.length > 0, 'Option path must not be empty');
   const tls = options.tls === true ? {} : options.tls === false ? undefined : options.tls;
   const commandTimeoutMs = options.commandTimeoutMs ?? POOL_DEFAULTS.commandTimeoutMs;
   const connection: ConnectionOptions = {

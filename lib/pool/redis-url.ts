@@ -1,5 +1,8 @@
 import { ConfigurationError } from '../errors/redis-pool.errors';
-import { INTEGER_OPTIONS, type PoolOptions } from './pool-options';
+import { closestName } from '../utils/did-you-mean';
+import { INTEGER_OPTIONS } from './option-keys';
+import { poolLabel } from './option-checks';
+import type { PoolOptions } from './pool-options';
 
 /**
  * How a bad part of a URL is reported: `fail` throws; `quote` shows a value (in quotes unless `bare`) only when
@@ -65,10 +68,26 @@ function tryDecode(text: string): string | undefined {
   }
 }
 
-/** Where the authority starts: after `scheme://` (or `scheme:`), else at the start of the text. */
+/**
+ * Where the authority starts: after `scheme://`, else at the start of the text (`user:pass@host` has no scheme:
+ * its `user:` must not be taken for one, or `pass` would pass for a user name).
+ */
 function authorityStart(text: string): number {
-  return /^[a-z][a-z0-9+.-]*:(\/\/)?/i.exec(text)?.[0].length ?? 0;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0].length ?? 0;
 }
+
+/** Options that a URL carries in its own parts, or that a query cannot express: where each goes instead. */
+const NOT_QUERY_KEYS: ReadonlyMap<string, string> = new Map([
+  ['host', 'the host is the part after "@"'],
+  ['port', 'the port is the part after the host'],
+  ['path', 'a socket path is written unix:///path/to.sock'],
+  ['tls', 'rediss:// means TLS; certificates go in the tls option'],
+  ['url', 'it is the URL itself'],
+  ['name', 'pass it as an option'],
+  ['retry', 'pass it as an option'],
+  ['decoderLimits', 'pass it as an option'],
+  ['readOnly', 'pass it as an option'],
+]);
 
 /**
  * Where the value of a `password` query parameter that starts at `from` ends: at the next `&` that starts a known
@@ -162,11 +181,12 @@ function decode(text: string, check: UrlCheck): string {
  *
  * @throws ConfigurationError naming the problem, with the password masked.
  */
-export function parseRedisUrl(url: string): PoolOptions {
+export function parseRedisUrl(url: string, pool?: string): PoolOptions {
   const masked = maskUrl(url);
+  const label = pool === undefined ? 'Invalid' : `${poolLabel(pool)}: invalid`;
   const check: UrlCheck = {
     fail: (why) => {
-      throw new ConfigurationError(`Invalid Redis URL ${masked}: ${why}`);
+      throw new ConfigurationError(`${label} Redis URL ${masked}: ${why}`);
     },
     quote: (text, bare = false) => {
       if (!masked.includes(text)) return '(not shown: it may hold a secret)';
@@ -174,6 +194,10 @@ export function parseRedisUrl(url: string): PoolOptions {
     },
   };
   if (typeof url !== 'string' || url.length === 0) check.fail('expected a non-empty string');
+  if (!url.includes('://') && !/^unix:/i.test(url)) {
+    const example = /^[^\s/?#]+$/.test(masked) ? ` (write redis://${masked})` : '';
+    check.fail(`missing redis:// (or rediss://, unix://) at the start${example}`);
+  }
   if (url.includes('#')) {
     check.fail('it contains a raw "#" (percent-encode it as %23 in a user name or password)');
   }
@@ -218,19 +242,34 @@ export function parseRedisUrl(url: string): PoolOptions {
   }
   for (const [key, value] of queryPairs(parsed.search, check)) {
     const read = QUERY_KEYS.get(key);
-    if (read === undefined) {
-      check.fail(
-        `unknown query parameter ${check.quote(key)} (known: ${[...QUERY_KEYS.keys()].join(', ')})`,
-      );
-    }
+    if (read === undefined) check.fail(unknownQueryKey(key, check));
     Object.assign(options, read(value, check));
   }
   return options;
 }
 
-/** Merges URL-derived options under explicit ones: an option given explicitly (not `undefined`) wins. */
+/** Why a query key is refused: an option that has its own place, or the known key it most likely meant. */
+function unknownQueryKey(key: string, check: UrlCheck): string {
+  const shown = check.quote(key);
+  const known = `(known: ${[...QUERY_KEYS.keys()].join(', ')})`;
+  // A key the masked URL hides may be a piece of a password: nothing is said about it.
+  if (shown !== `"${key}"`) return `unknown query parameter ${shown} ${known}`;
+  const elsewhere = NOT_QUERY_KEYS.get(key);
+  if (elsewhere !== undefined) {
+    return `unknown query parameter ${shown}: ${key} is an option but not a query key (${elsewhere})`;
+  }
+  const guess = closestName(key, QUERY_KEYS.keys());
+  return guess !== undefined
+    ? `unknown query parameter ${shown} (did you mean \`${guess}\`?)`
+    : `unknown query parameter ${shown} ${known}`;
+}
+
+/**
+ * Merges URL-derived options under explicit ones: an option given explicitly (not `undefined`) wins. Errors name
+ * the pool (`options.name`, else "default").
+ */
 export function mergeUrlOptions(url: string, options: PoolOptions = {}): PoolOptions {
-  const merged: PoolOptions = parseRedisUrl(url);
+  const merged: PoolOptions = parseRedisUrl(url, options.name ?? 'default');
   for (const [key, value] of Object.entries(options)) {
     if (value !== undefined && key !== 'url' && key !== '__proto__') {
       (merged as Record<string, unknown>)[key] = value;

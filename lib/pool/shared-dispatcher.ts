@@ -71,6 +71,11 @@ export class SharedDispatcher {
     return kept.length;
   }
 
+  /** Whether commands may be waiting for a shared connection (settled ones may still be counted); O(1). */
+  get hasBacklog(): boolean {
+    return this.backlog.length > 0;
+  }
+
   /**
    * Sends a request to a shared connection, or queues it until one is ready. New work is bounded by
    * `maxQueueLength`; a request being sent again (`bounded: false`) was already counted once.

@@ -68,7 +68,8 @@ describe('parseRedisUrl', () => {
     ['unix://', /socket path is empty/],
     ['unix:///', /socket path is empty/],
     ['', /expected a non-empty string/],
-    ['not a url', /cannot be parsed/],
+    ['not a url', /missing redis:\/\/ \(or rediss:\/\/, unix:\/\/\) at the start$/],
+    ['http//h:1', /missing redis:\/\//],
   ])('rejects %s with a ConfigurationError naming the problem', (url, message) => {
     const call = () => parseRedisUrl(url);
     expect(call).toThrow(ConfigurationError);
@@ -145,14 +146,14 @@ describe('pool options', () => {
   });
 
   it.each([
-    [{ maxConnections: 0 }, /maxConnections must be at least 1/],
-    [{ maxConnections: 1.5 }, /maxConnections must be a non-negative integer/],
-    [{ port: 70000 }, /port must be 1-65535/],
-    [{ db: -1 }, /db must be a non-negative integer/],
-    [{ protocol: 4 as 2 }, /protocol must be 2 or 3/],
-    [{ minIdle: 5, maxConnections: 2 }, /minIdle must not exceed maxConnections/],
-    [{ dispatch: 'fast' as 'exclusive' }, /dispatch must be/],
-    [{ path: '' }, /path must not be empty/],
+    [{ maxConnections: 0 }, /maxConnections: 0 \(number\) must be at least 1/],
+    [{ maxConnections: 1.5 }, /maxConnections: 1.5 \(number\) must be a non-negative integer/],
+    [{ port: 70000 }, /port: 70000 \(number\) must be an integer from 1 to 65535/],
+    [{ db: -1 }, /db: -1 \(number\) must be a non-negative integer/],
+    [{ protocol: 4 as 2 }, /protocol: 4 \(number\) must be 2 or 3/],
+    [{ minIdle: 5, maxConnections: 2 }, /minIdle: 5 \(number\) must be at most maxConnections/],
+    [{ dispatch: 'fast' as 'exclusive' }, /dispatch: "fast" \(string\) must be/],
+    [{ path: '' }, /path: "" \(string\) must be a non-empty string/],
   ])('rejects %p', (options, message) => {
     expect(() => new ConnectionPool(options)).toThrow(ConfigurationError);
     expect(() => new ConnectionPool(options)).toThrow(message);
