@@ -11,6 +11,7 @@ import { blockingWaitMs, isSubscribeCommand, unsupported } from './command-polic
 import { addressOf, type ConnectionOptions } from './connection-options';
 import { CommandRequest, failOnClose, settledBy, unsettled } from './command-request';
 import { readyOrClosed, runHandshake } from './handshake';
+import { SocketHold } from './socket-hold';
 import { LeaseState } from './lease-state';
 import { Outbox } from './outbox';
 import { ReplyQueue } from './reply-queue';
@@ -52,6 +53,13 @@ export class Connection extends EventEmitter {
   readonly #options: ConnectionOptions;
   private status: ConnectionStatus = 'connecting';
   private readonly socket: SocketLike;
+  /** Keeps the process alive while work is outstanding or the connection is subscribed; see `SocketHold`. */
+  private readonly hold: SocketHold;
+  /**
+   * @internal A background connection (e.g. a watcher's subscription) never keeps the process alive by being
+   * subscribed; commands outstanding on it still do.
+   */
+  background = false;
   private readonly decoder: RespDecoder;
   /** Written requests awaiting their replies, oldest first. */
   private readonly replies: ReplyQueue;
@@ -91,6 +99,7 @@ export class Connection extends EventEmitter {
       this.decoder,
     );
     this.socket = this.openSocket();
+    this.hold = new SocketHold(this.socket);
   }
 
   /**
@@ -231,6 +240,7 @@ export class Connection extends EventEmitter {
 
   /** Puts a request in the outbox, for this turn's write. */
   private accept(request: CommandRequest): void {
+    this.hold.hold();
     if (this.outbox.add(request)) this.largeInFlight++;
     if (request.deadline !== Infinity) this.deadlines.watch(request.deadline);
     if (!this.flushScheduled) {
@@ -305,7 +315,13 @@ export class Connection extends EventEmitter {
   private readonly onDropped = (request: CommandRequest): void => {
     if (request.large) this.largeInFlight--;
     this.checkRoom();
+    this.releaseIfIdle();
   };
+
+  /** Lets the process exit while this connection is idle (see `SocketHold`). */
+  private releaseIfIdle(): void {
+    if (this.pending === 0 && (this.background || !this.subscribed)) this.hold.release();
+  }
 
   private openSocket(): SocketLike {
     const o = this.#options;
@@ -370,6 +386,7 @@ export class Connection extends EventEmitter {
   private afterShift(request: CommandRequest): void {
     if (request.large) this.largeInFlight--;
     this.checkRoom();
+    this.releaseIfIdle();
   }
 
   private checkRoom(): void {
