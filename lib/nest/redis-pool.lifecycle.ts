@@ -1,4 +1,5 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { isFatal } from '../pool/connection-supervisor';
 import type { RedisPool } from '../pool/redis-pool.interface';
 import { BOOT_PROBE_TIMEOUT_MS, REDIS_POOL_LOGGER_CONTEXT } from './redis.constants';
 import type { RedisPoolFactoryOptions } from './redis-pool.interfaces';
@@ -19,6 +20,8 @@ export class RedisPoolLifecycle implements OnApplicationBootstrap, OnApplication
   private readonly logger = new Logger(REDIS_POOL_LOGGER_CONTEXT);
   private readonly target: string;
   private state: Reachability;
+  /** Whether the pool has reached Redis once: the first success logs "connected", later ones "reconnected". */
+  private connectedOnce: boolean;
   private closing = false;
 
   constructor(
@@ -29,6 +32,7 @@ export class RedisPoolLifecycle implements OnApplicationBootstrap, OnApplication
     this.target = describeTarget(options);
     // A 'wait' pool only gets here once it answered PING.
     this.state = options.startup === 'wait' ? 'up' : 'unknown';
+    this.connectedOnce = this.state === 'up';
     // The pool may be a test double without events.
     if (typeof pool.on === 'function') {
       pool.on('down', this.onDown);
@@ -43,6 +47,7 @@ export class RedisPoolLifecycle implements OnApplicationBootstrap, OnApplication
       (roundTripMs) => {
         if (this.closing || this.state === 'up') return;
         this.state = 'up';
+        this.connectedOnce = true;
         this.logger.log(
           `Redis pool "${this.name}" connected to ${this.target} (PING ${roundTripMs} ms)`,
         );
@@ -82,11 +87,20 @@ export class RedisPoolLifecycle implements OnApplicationBootstrap, OnApplication
 
   private readonly onDown = (error: unknown): void => {
     if (this.closing || this.state === 'down') return;
-    const hint =
-      this.state === 'unknown'
-        ? "The application runs without it (startup: 'lazy'); commands fail until Redis is reachable."
-        : 'Commands fail until it is reachable again.';
+    const lazy = this.state === 'unknown';
     this.state = 'down';
+    // Refused credentials, an ACL denial or a failed TLS verification: Redis is there, the configuration is wrong.
+    if (error instanceof Error && isFatal(error)) {
+      this.logger.error(
+        `Redis pool "${this.name}" was refused by ${this.target}: ${reasonOf(error)}. ` +
+          `${lazy ? "The application runs without it (startup: 'lazy'); commands" : 'Commands'} fail ` +
+          'until the configuration is fixed (each new command tries once more).',
+      );
+      return;
+    }
+    const hint = lazy
+      ? "The application runs without it (startup: 'lazy'); commands fail until Redis is reachable."
+      : 'Commands fail until it is reachable again.';
     this.logger.warn(
       `Redis pool "${this.name}" cannot reach ${this.target}: ${reasonOf(error)}. ${hint}`,
     );
@@ -94,12 +108,9 @@ export class RedisPoolLifecycle implements OnApplicationBootstrap, OnApplication
 
   private readonly onUp = (): void => {
     if (this.closing || this.state === 'up') return;
-    const was = this.state;
     this.state = 'up';
-    this.logger.log(
-      was === 'down'
-        ? `Redis pool "${this.name}" reconnected to ${this.target}`
-        : `Redis pool "${this.name}" connected to ${this.target}`,
-    );
+    const verb = this.connectedOnce ? 'reconnected' : 'connected';
+    this.connectedOnce = true;
+    this.logger.log(`Redis pool "${this.name}" ${verb} to ${this.target}`);
   };
 }

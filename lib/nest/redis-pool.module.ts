@@ -11,7 +11,7 @@ import type {
 } from './redis-pool.interfaces';
 import { createRedisPoolExports, createRedisPoolProviders } from './redis-pool.providers';
 import { protectOptions } from './redis-pool.options';
-import { checkModuleOptions, checkPoolName } from './redis-pool.startup';
+import { checkModuleOptions, checkPoolName } from './redis-pool.checks';
 
 /**
  * Provides a pooled Redis connection: one `ConnectionPool` per name, shared by every module that injects it, and
@@ -78,7 +78,7 @@ function createAsyncOptionsProviders(
     );
   }
   const checked = (result: RedisPoolFactoryOptions): RedisPoolFactoryOptions => {
-    checkModuleOptions(result, name);
+    checkModuleOptions(result, name, true);
     return protectOptions(result);
   };
   if (options.useFactory !== undefined) {

@@ -1,4 +1,5 @@
 import type { Provider, Type } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import { RedisService } from '../client/redis.service';
 import { ClusterPool } from '../cluster/cluster-pool';
 import { SentinelPool } from '../sentinel/sentinel-pool';
@@ -8,6 +9,7 @@ import { DEFAULT_POOL_NAME } from './redis.constants';
 import { getPoolToken, getRedisPoolOptionsToken, getRedisToken } from './redis.tokens';
 import type { RedisPoolFactoryOptions } from './redis-pool.interfaces';
 import { RedisPoolLifecycle } from './redis-pool.lifecycle';
+import { checkSingleRegistration } from './redis-pool.registry';
 import { createRedisPool } from './redis-pool.startup';
 
 /**
@@ -21,8 +23,11 @@ export function createRedisPoolProviders(name: string): Provider[] {
   const providers: Provider[] = [
     {
       provide: poolToken,
-      useFactory: (options: RedisPoolFactoryOptions) => createRedisPool(name, options),
-      inject: [optionsToken],
+      useFactory: (options: RedisPoolFactoryOptions, modules: ModulesContainer) => {
+        checkSingleRegistration(name, modules);
+        return createRedisPool(name, options);
+      },
+      inject: [optionsToken, ModulesContainer],
     },
     {
       provide: redisToken,

@@ -24,6 +24,14 @@ export function getPoolToken(name: string = DEFAULT_POOL_NAME): string {
   return `${PREFIX}:ConnectionPool:${name}`;
 }
 
+/** The pool name a token from `getPoolToken(name)` holds, or `undefined` for any other token. */
+export function poolNameOfToken(token: unknown): string | undefined {
+  const prefix = getPoolToken('');
+  return typeof token === 'string' && token.startsWith(prefix)
+    ? token.slice(prefix.length)
+    : undefined;
+}
+
 /**
  * Injection token of the resolved module options of the pool called `name`. Each registration has its own, so
  * several `forRootAsync` registrations never share or overwrite each other's options.

@@ -88,7 +88,7 @@ describe('RedisPoolModule with a password in a URL (RELIABILITY 41)', () => {
         (reason: unknown) => reason,
       );
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as Error).message).toMatch(/must be an object, not string/);
+    expect((error as Error).message).toMatch(/must be an object, not a string/);
     expect(leakedPieces(errorViews(error), 'Jx4/Tq9Rw')).toEqual([]);
     expect(leakedPieces(logs.text(), 'Jx4/Tq9Rw')).toEqual([]);
   });

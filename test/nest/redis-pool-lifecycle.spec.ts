@@ -165,7 +165,7 @@ describe('RedisPoolModule lifecycle', () => {
       [port] = await getFreePorts(1);
     });
 
-    it('boots without Redis, says so once, fails requests fast, and logs recovery once', async () => {
+    it('boots without Redis, says so once, fails requests fast, logs "connected" first and "reconnected" later', async () => {
       const url = `redis://:s3cret-pw@127.0.0.1:${port}`;
       const started = Date.now();
       const { app, logs } = await bootApp({
@@ -189,8 +189,9 @@ describe('RedisPoolModule lifecycle', () => {
       try {
         late = await startRedisServer({ port, password: 's3cret-pw' });
         await waitFor(async () => (await status(app, `/incr/${key}`)) === 200, 5000, 'recovery');
+        // The first time the pool reaches Redis it is "connected", not "reconnected".
         expect(logs.lines('log')).toEqual([
-          `Redis pool "default" reconnected to redis://:****@127.0.0.1:${port}`,
+          `Redis pool "default" connected to redis://:****@127.0.0.1:${port}`,
         ]);
         await late.kill();
         for (let i = 0; i < 5; i++) await status(app, `/incr/${key}`);
@@ -198,6 +199,12 @@ describe('RedisPoolModule lifecycle', () => {
         expect(logs.lines('warn')[1]).toMatch(
           /cannot reach .*Commands fail until it is reachable again\.$/,
         );
+        await late.start();
+        await waitFor(async () => (await status(app, `/incr/${key}`)) === 200, 5000, 'recovery');
+        expect(logs.lines('log')).toEqual([
+          `Redis pool "default" connected to redis://:****@127.0.0.1:${port}`,
+          `Redis pool "default" reconnected to redis://:****@127.0.0.1:${port}`,
+        ]);
       } finally {
         await late?.dispose();
       }
