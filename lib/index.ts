@@ -29,6 +29,7 @@ export { keySlot, SLOT_COUNT } from './cluster/hash-slot';
 export type { BatchCommand } from './pool/redis-pool.interface';
 export * from './client';
 export { RedisPoolModule } from './nest/redis-pool.module';
+export { REDIS_UNAVAILABLE_BODY, RedisUnavailableFilter } from './nest/redis-unavailable.filter';
 export { InjectPool, InjectRedis } from './nest/redis.decorators';
 export { getPoolToken, getRedisPoolOptionsToken, getRedisToken } from './nest/redis.tokens';
 export { DEFAULT_POOL_NAME } from './nest/redis.constants';
