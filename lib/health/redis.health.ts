@@ -1,15 +1,21 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Injectable, Optional, type OnModuleInit } from '@nestjs/common';
+import { ModuleRef, ModulesContainer } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { ClusterPool } from '../cluster/cluster-pool';
 import { SentinelPool } from '../sentinel/sentinel-pool';
 import type { RedisPool } from '../pool/redis-pool.interface';
 import { DEFAULT_POOL_NAME } from '../nest/redis.constants';
 import { getPoolToken } from '../nest/redis.tokens';
+import { registeredPoolNames } from '../nest/redis-pool.registry';
+import { ConfigurationError } from '../errors/redis-pool.errors';
 import { pingWithin, reasonOf } from '../nest/redis-ping';
 import { withinDeadline } from '../utils/deadline';
 import { DEFAULT_HEALTH_TIMEOUT_MS, REDIS_HEALTH_OPTIONS } from './redis-health.constants';
-import type { RedisHealthCheckOptions, RedisHealthModuleOptions } from './redis-health.interfaces';
+import type {
+  RedisHealthCheckOptions,
+  RedisHealthModuleOptions,
+  RedisPingCheckOptions,
+} from './redis-health.interfaces';
 
 /**
  * Terminus health indicator for the pools of `RedisPoolModule`. `up` carries the PING round trip
@@ -26,20 +32,47 @@ import type { RedisHealthCheckOptions, RedisHealthModuleOptions } from './redis-
  * ```
  */
 @Injectable()
-export class RedisHealthIndicator {
+export class RedisHealthIndicator implements OnModuleInit {
   private readonly pools = new Map<string, RedisPool>();
 
   constructor(
     private readonly indicators: HealthIndicatorService,
     private readonly moduleRef: ModuleRef,
+    private readonly modules: ModulesContainer,
     @Optional()
     @Inject(REDIS_HEALTH_OPTIONS)
     private readonly defaults: RedisHealthModuleOptions | null = null,
   ) {}
 
   /**
+   * The pool named in `RedisHealthModule.register({ name })` must exist: a typo fails the boot, listing the
+   * registered names, rather than turning the health endpoint into a permanent 503.
+   */
+  onModuleInit(): void {
+    if (this.defaults?.name !== undefined) this.requirePool(this.defaults.name);
+  }
+
+  /**
+   * `isHealthy` in Terminus's own naming (`MicroserviceHealthIndicator.pingCheck`): PINGs the pool called
+   * `options.name` within `options.timeout` ms.
+   * @param key the key of this check in the health report, e.g. `'redis'`.
+   */
+  pingCheck<const Key extends string>(
+    key: Key,
+    options: RedisPingCheckOptions = {},
+  ): Promise<HealthIndicatorResult<Key>> {
+    const { timeout, name } = options;
+    return this.isHealthy(key, {
+      ...(name !== undefined && { name }),
+      ...(timeout !== undefined && { timeoutMs: timeout }),
+    });
+  }
+
+  /**
    * PINGs the pool called `options.name` and reports it under `key`.
    * @param key the key of this check in the health report, e.g. `'redis'`.
+   * @throws ConfigurationError when no pool of that name is registered (a mistake, not an outage: the health
+   * endpoint then answers 500 and the log names the registered pools).
    */
   async isHealthy<const Key extends string>(
     key: Key,
@@ -48,10 +81,7 @@ export class RedisHealthIndicator {
     const indicator = this.indicators.check(key);
     const name = options.name ?? this.defaults?.name ?? DEFAULT_POOL_NAME;
     const timeoutMs = options.timeoutMs ?? this.defaults?.timeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
-    const pool = this.poolNamed(name);
-    if (pool === undefined) {
-      return indicator.down({ message: `No Redis pool named "${name}" is registered` });
-    }
+    const pool = this.requirePool(name);
     try {
       if (pool instanceof ClusterPool) {
         const { up, details } = await this.checkCluster(pool, timeoutMs);
@@ -115,6 +145,17 @@ export class RedisHealthIndicator {
     };
     if (answered > 0) return { up: true, details };
     return { up: false, details: { message: 'Redis sentinels: none answered', ...details } };
+  }
+
+  private requirePool(name: string): RedisPool {
+    const pool = this.poolNamed(name);
+    if (pool !== undefined) return pool;
+    const names = registeredPoolNames(this.modules).map((known) => `"${known}"`);
+    throw new ConfigurationError(
+      `RedisHealthIndicator: no Redis pool named "${name}" is registered (registered: ` +
+        `${names.length > 0 ? names.join(', ') : 'none'}); check the name given to isHealthy(), pingCheck() ` +
+        `or RedisHealthModule.register(), or register it with RedisPoolModule.forRoot({ name: '${name}' })`,
+    );
   }
 
   private poolNamed(name: string): RedisPool | undefined {

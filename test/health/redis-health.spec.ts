@@ -141,16 +141,6 @@ describe('RedisHealthIndicator', () => {
     expect((await get(app)).status).toBe(200);
   });
 
-  it('reports down for a pool name that is not registered', async () => {
-    const { app } = await boot();
-    const { status, body } = await get(app, '/health?pool=nope');
-    expect(status).toBe(503);
-    expect(body.error?.redis).toEqual({
-      status: 'down',
-      message: 'No Redis pool named "nope" is registered',
-    });
-  });
-
   it('takes the pool and timeout defaults from RedisHealthModule.register()', async () => {
     @Module({
       imports: [RedisHealthModule.register({ name: 'cache', timeoutMs: 300 })],
