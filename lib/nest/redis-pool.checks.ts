@@ -27,6 +27,7 @@ const SENTINEL_KEYS = [
   'sentinelUsername',
   'sentinelTls',
   'natMap',
+  'readFrom',
   'recheckIntervalMs',
   'failoverPauseMs',
 ] as const;

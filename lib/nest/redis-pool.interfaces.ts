@@ -38,6 +38,7 @@ export type RedisPoolSentinelOptions = Pick<
   | 'sentinelUsername'
   | 'sentinelTls'
   | 'natMap'
+  | 'readFrom'
   | 'recheckIntervalMs'
   | 'failoverPauseMs'
 >;

@@ -1,7 +1,8 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { ConfigurationError } from '../errors/redis-pool.errors';
 import { POOL_DEFAULTS } from '../pool/pool-defaults';
 import type { PoolOptions } from '../pool/pool-options';
+import { configurationError } from '../pool/option-checks';
+import { checkPoolOptions } from '../pool/pool-option-checks';
 import { MAX_TIMER_MS } from '../utils/deadline';
 
 /** Where a sentinel or a data node listens. */
@@ -74,6 +75,19 @@ export interface ResolvedSentinelOptions {
   maxPauseMs: number;
 }
 
+/** The keys of a `SentinelPool`'s own options (besides the pool options of its data nodes). */
+const SENTINEL_OPTION_KEYS = [
+  'sentinels',
+  'masterName',
+  'sentinelPassword',
+  'sentinelUsername',
+  'sentinelTls',
+  'natMap',
+  'readFrom',
+  'recheckIntervalMs',
+  'failoverPauseMs',
+] as const satisfies ReadonlyArray<keyof SentinelPoolOptions>;
+
 /** The defaults of the sentinel's own options. */
 export const SENTINEL_DEFAULTS = {
   recheckIntervalMs: 5000,
@@ -119,33 +133,41 @@ export function resolveSentinelOptions(options: SentinelPoolOptions): {
     failoverPauseMs,
     ...node
   } = options;
+  checkPoolOptions(options, SENTINEL_OPTION_KEYS);
   if (!Array.isArray(sentinels) || sentinels.length === 0 || !sentinels.every(isAddress)) {
-    throw new ConfigurationError(
-      'Option sentinel.sentinels must list at least one { host, port } (port 1-65535)',
+    throw configurationError(
+      options.name,
+      'option sentinel.sentinels must list at least one { host, port } (port 1-65535)',
     );
   }
   if (typeof masterName !== 'string' || masterName === '') {
-    throw new ConfigurationError('Option sentinel.masterName must be a non-empty string');
+    throw configurationError(options.name, 'option sentinel.masterName must be a non-empty string');
   }
   const recheck = recheckIntervalMs ?? SENTINEL_DEFAULTS.recheckIntervalMs;
   if (!Number.isInteger(recheck) || recheck < 0 || recheck > MAX_TIMER_MS) {
-    throw new ConfigurationError(
-      `Option sentinel.recheckIntervalMs must be an integer from 0 to ${MAX_TIMER_MS}`,
+    throw configurationError(
+      options.name,
+      `option sentinel.recheckIntervalMs must be an integer from 0 to ${MAX_TIMER_MS}`,
     );
   }
   const pause = failoverPauseMs ?? SENTINEL_DEFAULTS.failoverPauseMs;
   if (!Number.isInteger(pause) || pause < 0 || pause > MAX_TIMER_MS) {
-    throw new ConfigurationError(
-      `Option sentinel.failoverPauseMs must be an integer from 0 to ${MAX_TIMER_MS}`,
+    throw configurationError(
+      options.name,
+      `option sentinel.failoverPauseMs must be an integer from 0 to ${MAX_TIMER_MS}`,
     );
   }
   if (readFrom !== undefined && !READ_FROM.includes(readFrom)) {
-    throw new ConfigurationError(
-      "Option sentinel.readFrom must be 'master', 'replica' or 'preferReplica'",
+    throw configurationError(
+      options.name,
+      "option sentinel.readFrom must be 'master', 'replica' or 'preferReplica'",
     );
   }
   if (natMap !== undefined && typeof natMap !== 'function' && typeof natMap !== 'object') {
-    throw new ConfigurationError('Option sentinel.natMap must be an object or a function');
+    throw configurationError(
+      options.name,
+      'option sentinel.natMap must be an object or a function',
+    );
   }
   return {
     settings: {

@@ -67,6 +67,8 @@ export class SentinelWatcher {
         connection.destroy();
         return;
       }
+      // The subscription alone never keeps the process alive: a pool nobody closed must not hold it.
+      connection.background = true;
       connection.on('push', (frame: RedisReply[]) => this.onFrame(frame));
       // Held from here on, so that a stop() while SUBSCRIBE is under way closes it too.
       this.connection = connection;
