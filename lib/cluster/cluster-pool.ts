@@ -3,11 +3,12 @@ import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 import type { ConnectionPool } from '../pool/connection-pool';
 import { LeaseRegistry } from '../pool/lease-registry';
 import { PoolSurface } from '../pool/pool-surface';
-import type {
-  BatchCommand,
-  CommandOptions,
-  PoolStats,
-  RedisPool,
+import {
+  emptyStats,
+  type BatchCommand,
+  type CommandOptions,
+  type PoolStats,
+  type RedisPool,
 } from '../pool/redis-pool.interface';
 import type { ClusterContext } from './cluster-context';
 import { clusterHealth, type ClusterHealth } from './cluster-health';
@@ -141,17 +142,7 @@ export class ClusterPool extends PoolSurface implements RedisPool {
 
   /** The node pools' stats added up (`maxConnections` and `maxLeases` too: they are per node). */
   stats(): PoolStats {
-    const total: PoolStats = {
-      total: 0,
-      idle: 0,
-      leased: 0,
-      connecting: 0,
-      pending: 0,
-      queued: 0,
-      waiting: 0,
-      maxConnections: 0,
-      maxLeases: 0,
-    };
+    const total = emptyStats();
     for (const node of this.map.all()) {
       const stats = node.pool.stats();
       for (const key of Object.keys(total) as Array<keyof PoolStats>) total[key] += stats[key];

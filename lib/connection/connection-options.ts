@@ -20,6 +20,8 @@ export interface ConnectionOptions {
   decoderLimits?: DecoderLimits;
   /** Sends READONLY after connecting, so a cluster replica serves reads of the slots its master owns. */
   readOnly?: boolean;
+  /** Checks ROLE at the end of the handshake and fails the connection when the node has another role. */
+  expectRole?: 'master' | 'slave';
 }
 
 /** `host:port` or the socket path, for messages. Never holds credentials. */

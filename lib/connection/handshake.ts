@@ -42,6 +42,7 @@ function afterIdentity(o: ConnectionOptions): HandshakeStep[] {
   const steps: HandshakeStep[] = [];
   if (o.db !== 0) steps.push(['SELECT', [o.db]]);
   if (o.readOnly === true) steps.push(['READONLY', []]);
+  if (o.expectRole !== undefined) steps.push(['ROLE', []]);
   return steps;
 }
 
@@ -163,9 +164,12 @@ export async function runHandshake(
   const run = async (steps: HandshakeStep[]): Promise<HandshakeFailure | undefined> => {
     const results = await Promise.allSettled(send(steps));
     const at = results.findIndex((result) => result.status === 'rejected');
-    return at === -1
-      ? undefined
-      : { step: steps[at][0], error: (results[at] as PromiseRejectedResult).reason as Error };
+    if (at !== -1) {
+      return { step: steps[at][0], error: (results[at] as PromiseRejectedResult).reason as Error };
+    }
+    const last = results[results.length - 1] as PromiseFulfilledResult<RedisReply>;
+    if (o.expectRole !== undefined) checkRole(last.value, o.expectRole, address);
+    return undefined;
   };
   if (o.protocol === 3) {
     const failure = await run(helloSteps(o, o.password));
@@ -176,6 +180,17 @@ export async function runHandshake(
   const failure = await run(classicSteps(o, o.password));
   if (failure !== undefined) throw handshakeError(failure, address, o.password, o.username);
   return 2;
+}
+
+/**
+ * Checks the reply of the handshake's ROLE step.
+ * @throws ConnectionError when the node has another role (a demoted master, a replica named as a master).
+ */
+function checkRole(reply: RedisReply, expected: 'master' | 'slave', address: string): void {
+  const role = Array.isArray(reply) ? String(reply[0]) : String(reply);
+  if (role !== expected) {
+    throw new ConnectionError(`${address} is a ${role}, not a ${expected} (ROLE at connect)`);
+  }
 }
 
 /** Resolves on the connection's `ready` event; rejects with the cause if it emits `close` first. */

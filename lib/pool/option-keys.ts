@@ -34,6 +34,7 @@ export const POOL_OPTION_KEYS = [
   'drainTimeoutMs',
   'decoderLimits',
   'readOnly',
+  'expectRole',
 ] as const;
 
 /** Every key of `RetryOptions` (the pool's `retry` option). */

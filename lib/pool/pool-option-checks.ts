@@ -88,6 +88,9 @@ export function checkPoolOptions(options: unknown, extraKeys: readonly string[] 
   if (given('tls') && typeof o.tls !== 'boolean' && !isPlainObject(o.tls)) {
     fail('tls', o.tls, "true, false or Node's tls.ConnectionOptions");
   }
+  if (given('expectRole') && o.expectRole !== 'master' && o.expectRole !== 'slave') {
+    fail('expectRole', o.expectRole, "'master' or 'slave'");
+  }
   if (given('readOnly') && typeof o.readOnly !== 'boolean') {
     fail('readOnly', o.readOnly, 'true or false');
   }

@@ -169,6 +169,13 @@ export interface PoolOptions {
    * @default false
    */
   readOnly?: boolean;
+  /**
+   * Checks `ROLE` in every new connection's handshake (sent in the same write) and refuses a node of another
+   * role with a `ConnectionError`, retried with backoff like any failed connect. A `SentinelPool` sets `'master'`
+   * on its master's pool, so a node demoted behind its back is never used as the master.
+   * @default undefined (not checked)
+   */
+  expectRole?: 'master' | 'slave';
 }
 
 /** Options with every default applied. */
@@ -232,6 +239,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (options.clientName !== undefined) connection.clientName = options.clientName;
   if (options.decoderLimits !== undefined) connection.decoderLimits = options.decoderLimits;
   if (options.readOnly === true) connection.readOnly = true;
+  if (options.expectRole !== undefined) connection.expectRole = options.expectRole;
   const retry = retryOptions;
   return {
     connection,

@@ -23,6 +23,21 @@ export interface PoolStats {
   maxLeases: number;
 }
 
+/** Stats of a pool with no connection, and the given bounds. */
+export function emptyStats(maxConnections = 0, maxLeases = maxConnections): PoolStats {
+  return {
+    total: 0,
+    idle: 0,
+    leased: 0,
+    connecting: 0,
+    pending: 0,
+    queued: 0,
+    waiting: 0,
+    maxConnections,
+    maxLeases,
+  };
+}
+
 /** Options of one multiplexed command call. */
 export interface CommandOptions {
   /** Decode strings in the reply as Buffers. */

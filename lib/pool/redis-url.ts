@@ -87,6 +87,7 @@ const NOT_QUERY_KEYS: ReadonlyMap<string, string> = new Map([
   ['retry', 'pass it as an option'],
   ['decoderLimits', 'pass it as an option'],
   ['readOnly', 'pass it as an option'],
+  ['expectRole', 'pass it as an option'],
 ]);
 
 /**

@@ -8,7 +8,13 @@ import { ConnectionPool } from '../pool/connection-pool';
 import type { PoolOptions } from '../pool/pool-options';
 import { LeaseRegistry } from '../pool/lease-registry';
 import { PoolSurface } from '../pool/pool-surface';
-import type { CommandOptions, PoolStats, RedisPool } from '../pool/redis-pool.interface';
+import { POOL_DEFAULTS } from '../pool/pool-defaults';
+import {
+  emptyStats,
+  type CommandOptions,
+  type PoolStats,
+  type RedisPool,
+} from '../pool/redis-pool.interface';
 import { emitSafely } from '../utils/safe-emit';
 import { addressKey, SentinelClient } from './sentinel-client';
 import {
@@ -246,18 +252,8 @@ export class SentinelPool extends PoolSurface implements RedisPool {
   /** The current master pool's stats (zeros before the first discovery). */
   stats(): PoolStats {
     if (this.current !== null) return this.current.pool.stats();
-    const { maxConnections = 10 } = this.#node;
-    return {
-      total: 0,
-      idle: 0,
-      leased: 0,
-      connecting: 0,
-      pending: 0,
-      queued: 0,
-      waiting: 0,
-      maxConnections,
-      maxLeases: this.#node.maxLeases ?? maxConnections,
-    };
+    const { maxConnections = POOL_DEFAULTS.maxConnections } = this.#node;
+    return emptyStats(maxConnections, this.#node.maxLeases ?? maxConnections);
   }
 
   /** Never shows credentials. */
@@ -356,7 +352,13 @@ export class SentinelPool extends PoolSurface implements RedisPool {
   }
 
   private switchTo(address: SentinelAddress, key: string): MasterNode {
-    const pool = new ConnectionPool({ ...this.#node, host: address.host, port: address.port });
+    // Every new connection checks ROLE too: a node demoted behind our back is never used as the master.
+    const pool = new ConnectionPool({
+      ...this.#node,
+      host: address.host,
+      port: address.port,
+      expectRole: 'master',
+    });
     for (const event of ['connect', 'close', 'up', 'down'] as const) {
       pool.on(event, (...args: unknown[]) => emitSafely(this, event, ...args));
     }
