@@ -9,6 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,11 +117,15 @@ async function worker(job) {
   };
   const callers = Array.from({ length: job.concurrency }, (_, id) => caller(id));
   await new Promise((resolve) => setTimeout(resolve, job.warmupMs));
+  const serverCpu = await serverCpuSeconds(job.port);
+  const cpu = process.cpuUsage();
   recording = true;
   const started = process.hrtime.bigint();
   await new Promise((resolve) => setTimeout(resolve, job.durationMs));
   recording = false;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const { user, system } = process.cpuUsage(cpu);
+  const serverSeconds = (await serverCpuSeconds(job.port)) - serverCpu;
   stop = true;
   await Promise.all(callers);
   // The values must really have gone through Redis: read one back.
@@ -130,8 +135,33 @@ async function worker(job) {
   const at = (p) =>
     latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
   process.stdout.write(
-    `${JSON.stringify({ opsPerSec: ops / seconds, p50Ms: at(0.5), p99Ms: at(0.99), rssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+    `${JSON.stringify({
+      opsPerSec: ops / seconds,
+      p50Ms: at(0.5),
+      p99Ms: at(0.99),
+      rssMb: process.resourceUsage().maxRSS / 1024,
+      // CPU per operation, in µs: steadier than ops/s when other work shares the machine.
+      clientCpuUs: (user + system) / ops,
+      serverCpuUs: (serverSeconds * 1e6) / ops,
+    })}\n`,
   );
+}
+
+/** used_cpu_user + used_cpu_sys of the server, read with INFO over a socket of its own. */
+function serverCpuSeconds(port) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('error', reject);
+    socket.on('data', (data) => {
+      text += data;
+      const used = [...text.matchAll(/used_cpu_(?:user|sys):([\d.]+)/g)];
+      if (used.length < 2) return;
+      socket.destroy();
+      resolve(Number(used[0][1]) + Number(used[1][1]));
+    });
+    socket.write('*2\r\n$4\r\nINFO\r\n$3\r\ncpu\r\n');
+  });
 }
 
 async function startRedis(cleanups) {
@@ -251,6 +281,8 @@ async function runScenario(scenario, settings, cleanups) {
     p50Ms: median(runs[client].map((r) => r.p50Ms)),
     p99Ms: median(runs[client].map((r) => r.p99Ms)),
     rssMb: median(runs[client].map((r) => r.rssMb)),
+    clientCpuUs: median(runs[client].map((r) => r.clientCpuUs)),
+    serverCpuUs: median(runs[client].map((r) => r.serverCpuUs)),
   }));
   const [ours, theirs, ceiling] = rows;
   console.table(
@@ -261,6 +293,8 @@ async function runScenario(scenario, settings, cleanups) {
       'p99 ms': r.p99Ms.toFixed(3),
       'RSS MB': r.rssMb.toFixed(0),
       'vs @keyv/redis': (r.opsPerSec / theirs.opsPerSec).toFixed(2),
+      'client µs/op': r.clientCpuUs.toFixed(2),
+      'server µs/op': r.serverCpuUs.toFixed(2),
     })),
   );
   const ratio = ours.opsPerSec / theirs.opsPerSec;
