@@ -132,6 +132,15 @@ const SCENARIOS: [string, ThrottleSettings, Burst[]][] = [
     ],
   ],
   [
+    'keeps a record as long as a hit with a longer ttl than the others needs it',
+    { ttl: 1500, limit: 10, blockDuration: 0 },
+    [
+      { at: 0, expect: [[1, 2, F, 0]] },
+      { at: 1000, ttl: 3500, expect: [[2, 1, F, 0]] },
+      { at: 4000, ttl: 3500, expect: [[2, 4, F, 0]] },
+    ],
+  ],
+  [
     'with a limit of 0, blocks every hit but the first after a block',
     { ttl: 2500, limit: 0, blockDuration: 1500 },
     [
@@ -209,7 +218,7 @@ describe('RedisThrottlerStorage records', () => {
     expect((await readRecord(redis, `throttler:long:${key}`))!.blockEnd).toBe(0);
   });
 
-  it('writes under keyPrefix, and a record expires once its window, block and hits are over', async () => {
+  it('writes under keyPrefix; a record expires a ttl after its window, block and hits are over', async () => {
     const prefix = unique('rl');
     const own = new RedisThrottlerStorage(redis, { keyPrefix: prefix });
     const key = unique('client');
@@ -218,10 +227,11 @@ describe('RedisThrottlerStorage records', () => {
     await own.increment(key, 1000, 1, 3000, 'default'); // blocked for 3 s
     const record = `${prefix}:default:${key}`;
     expect(await redis.exists(record, `throttler:default:${key}`)).toBe(2);
-    expect(await redis.pttl(record)).toBeGreaterThan(2000);
-    expect(await redis.pttl(record)).toBeLessThanOrEqual(3000);
+    // The block's 3 s, and a ttl of slack for the next hits.
+    expect(await redis.pttl(record)).toBeGreaterThan(3000);
+    expect(await redis.pttl(record)).toBeLessThanOrEqual(4000);
     for (const k of await allKeys(redis)) expect(await redis.pttl(k)).toBeGreaterThan(0);
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 12_000;
     while ((await redis.exists(record)) > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

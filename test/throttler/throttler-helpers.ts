@@ -76,10 +76,14 @@ export async function playScenario(
   return seen;
 }
 
-/** A record as the script stores it: window end, block end (0: none), then each live hit's expiry, in ms. */
+/**
+ * A record as the script stores it: window end, block end (0: none), the key's own expiry, then each hit's
+ * expiry (the first ones may have expired already), all in ms since the epoch.
+ */
 export interface StoredRecord {
   windowEnd: number;
   blockEnd: number;
+  keyExpiry: number;
   hits: number[];
 }
 
@@ -87,8 +91,13 @@ export async function readRecord(redis: RedisService, key: string): Promise<Stor
   const raw = await redis.getBuffer(key);
   if (raw === null) return null;
   const hits: number[] = [];
-  for (let at = 12; at < raw.length; at += 6) hits.push(raw.readUIntBE(at, 6));
-  return { windowEnd: raw.readUIntBE(0, 6), blockEnd: raw.readUIntBE(6, 6), hits };
+  for (let at = 18; at < raw.length; at += 6) hits.push(raw.readUIntBE(at, 6));
+  return {
+    windowEnd: raw.readUIntBE(0, 6),
+    blockEnd: raw.readUIntBE(6, 6),
+    keyExpiry: raw.readUIntBE(12, 6),
+    hits,
+  };
 }
 
 /** Every key of the current database, sorted. */
