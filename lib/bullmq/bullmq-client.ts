@@ -95,6 +95,7 @@ export class BullMqClient extends BullMqCommands implements IRedisClient {
       runScript: (script, args) => this.evalSha(script, args),
     };
     if (this.isCluster) this.refreshNodes();
+    this.announceReady();
   }
 
   /**
@@ -302,6 +303,25 @@ export class BullMqClient extends BullMqCommands implements IRedisClient {
       this.blockingLeases.delete(connection);
       pool.release(connection);
     }
+  }
+
+  /**
+   * Emits `ready` once the pool answered a PING, as ioredis and node-redis clients do after they connected
+   * (callers wait for it); a failure is emitted as `error` when anyone listens. Duplicates announce their lease.
+   */
+  private announceReady(): void {
+    // A duplicate gets its binding right after construction: look once that is done.
+    queueMicrotask(() => {
+      if (this.binding !== null || this.redis.pool.closed) return;
+      this.redis.executeCommand('PING').then(
+        () => {
+          if (!this.ended) this.emit('ready');
+        },
+        (error: unknown) => {
+          if (this.listenerCount('error') > 0) this.emit('error', toBullMqError(error));
+        },
+      );
+    });
   }
 
   private interruptBlocking(): void {

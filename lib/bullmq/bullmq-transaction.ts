@@ -2,7 +2,6 @@ import type { IRedisTransaction } from 'bullmq';
 import type { Connection } from '../connection/connection';
 import { LeasedClient } from '../client/leased-client';
 import type { RedisService } from '../client/redis.service';
-import { ClusterError } from '../errors/redis-pool.errors';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 import { toBullMqError } from './bullmq.errors';
 import { hashFields, scanArguments } from './command-arguments';
@@ -39,12 +38,13 @@ function count(reply: RedisReply): unknown {
 
 /**
  * BullMQ's `IRedisTransaction`: `multi()` (MULTI/EXEC, atomic) or `pipeline()` (in order, not atomic). Commands
- * are queued client-side; `exec()` runs them on one connection leased for the batch (on a cluster, on the master
- * serving the batch's slot: BullMQ's keys share the queue's `{hash tag}`), and resolves ioredis-shaped
- * `[error, value]` pairs. Lua scripts queued with `runCommand` are sent as EVALSHA, preceded on that connection by
- * a SCRIPT LOAD of each distinct script, so no NOSCRIPT can fail a command halfway through a transaction (after a
- * SCRIPT FLUSH or a restart). A cluster pipeline whose keys span slots (not a transaction) sends each command
- * through the pool's routing instead.
+ * are queued client-side and sent by `exec()`, which resolves ioredis-shaped `[error, value]` pairs.
+ *
+ * - A transaction runs on a connection leased for it (on a cluster, on the master serving the batch's slot:
+ *   BullMQ's keys share the queue's `{hash tag}`), so it counts against `maxLeases` while it runs.
+ * - A pipeline runs on the shared path, all its commands in one write on one connection, and takes no lease.
+ * - Lua scripts queued with `runCommand` are sent as EVALSHA, preceded by a SCRIPT LOAD of each distinct script,
+ *   so no NOSCRIPT can fail a command halfway through a transaction (after a SCRIPT FLUSH or a restart).
  */
 export class BullMqTransaction implements IRedisTransaction {
   private readonly queued: QueuedCommand[] = [];
@@ -116,23 +116,18 @@ export class BullMqTransaction implements IRedisTransaction {
   /**
    * Sends the queued commands and resolves one `[error, value]` per command, in order. A transaction rejects as a
    * whole when the server refused to queue one of its commands (EXECABORT; then none ran). Connection failures
-   * reject with `BullMqConnectionClosedError`.
+   * reject with `BullMqConnectionClosedError` (a pipeline's are in place, per command).
    */
   async exec(): Promise<TransactionResult[] | null> {
     const commands = this.queued.splice(0);
     const closed = this.host.closedError();
     if (closed !== undefined) throw closed;
     if (commands.length === 0) return [];
+    if (!this.atomic) return this.pipelined(commands);
     try {
       const pool = this.host.redis.pool;
-      let key: RedisArgument | undefined;
-      try {
-        key = pool.routingKey?.(commands);
-      } catch (error) {
-        if (this.atomic || !(error instanceof ClusterError)) throw error;
-        return await this.routed(commands);
-      }
-      const replies = await pool.withConnection((c) => this.sendOn(c, commands), key);
+      const key = pool.routingKey?.(commands);
+      const replies = await pool.withConnection((c) => this.transactOn(c, commands), key);
       if (replies === null) return null;
       return commands.map((command, i) => settle(command, replies[i]));
     } catch (error) {
@@ -145,27 +140,34 @@ export class BullMqTransaction implements IRedisTransaction {
     return this;
   }
 
-  /** Loads the batch's scripts, then runs it, on one leased connection. */
-  private async sendOn(
+  /** MULTI ... EXEC on a leased connection, after a SCRIPT LOAD of each distinct script of the batch. */
+  private async transactOn(
     connection: Connection,
     commands: QueuedCommand[],
   ): Promise<unknown[] | null> {
-    const scripts = new Map<string, string>();
-    for (const { script } of commands)
-      if (script !== undefined) scripts.set(script.sha1, script.lua);
-    const loads = [...scripts.values()].map((lua) =>
+    const loads = distinctScripts(commands).map((lua) =>
       connection.executeCommand('SCRIPT', 'LOAD', lua),
     );
-    const client = new LeasedClient(connection);
-    const batch = this.atomic ? client.multi() : client.pipeline();
-    for (const { command, args } of commands) batch.executeCommand(command, ...args);
-    const [results] = await Promise.all([batch.exec(), ...loads]);
+    const multi = new LeasedClient(connection).multi();
+    for (const { command, args } of commands) multi.executeCommand(command, ...args);
+    const [results] = await Promise.all([multi.exec(), ...loads]);
     return results;
   }
 
-  /** A cross-slot pipeline on a cluster: each command through the pool's routing, results in order. */
-  private routed(commands: QueuedCommand[]): Promise<TransactionResult[]> {
+  /**
+   * A pipeline on the shared path: every command issued in this one turn, so they leave in one write on one
+   * connection and run in order (after a SCRIPT LOAD of each distinct script), with no lease taken: blocked
+   * Workers holding every lease never hold a pipeline up. On a cluster each command goes to its slot's master
+   * (scripts falling back to EVAL on NOSCRIPT there).
+   */
+  private pipelined(commands: QueuedCommand[]): Promise<TransactionResult[]> {
     const { redis } = this.host;
+    if (redis.pool.masterPools === undefined) {
+      for (const lua of distinctScripts(commands)) {
+        // A failed load shows in the results of the script's commands.
+        redis.executeCommand('SCRIPT', 'LOAD', lua).catch(() => undefined);
+      }
+    }
     return Promise.all(
       commands.map((command) =>
         (command.script !== undefined
@@ -178,6 +180,13 @@ export class BullMqTransaction implements IRedisTransaction {
       ),
     );
   }
+}
+
+/** The Lua source of each distinct script among `commands`. */
+function distinctScripts(commands: readonly QueuedCommand[]): string[] {
+  const scripts = new Map<string, string>();
+  for (const { script } of commands) if (script !== undefined) scripts.set(script.sha1, script.lua);
+  return [...scripts.values()];
 }
 
 function settle(command: QueuedCommand, reply: unknown): TransactionResult {
