@@ -41,6 +41,8 @@ export class LeaseBinding {
   private lease: Connection | null = null;
   /** The key the lease was taken for, on a pool that routes by key (a cluster). */
   private leaseKey: RedisArgument | undefined;
+  /** Settle-promises of the `own()` commands in flight on the current lease. */
+  private readonly ownCalls = new Set<Promise<void>>();
   private establishing: Promise<void> | null = null;
   private rebinding: Promise<void> | null = null;
   /** Bumped by `disconnect()`/`quit()`: work of an older epoch stops, and its blocking calls resolve `null`. */
@@ -164,7 +166,14 @@ export class LeaseBinding {
     if (isSetName) this.connectionName = String(args[1]);
     const lease = this.state === 'ready' ? this.lease : null;
     if (lease === null) return isSetName ? Promise.resolve('OK') : shared();
-    return lease.executeCommand<RedisReply>(command, ...args).catch((error: unknown) => {
+    const call = lease.executeCommand<RedisReply>(command, ...args);
+    const settled = call.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.ownCalls.add(settled);
+    void settled.then(() => this.ownCalls.delete(settled));
+    return call.catch((error: unknown) => {
       throw toBullMqError(error);
     });
   }
@@ -249,6 +258,7 @@ export class LeaseBinding {
   private lost(connection: Connection): void {
     if (this.lease !== connection) return;
     this.lease = null;
+    this.ownCalls.clear();
     this.pool.release(connection);
     if (this.state !== 'ready') return;
     this.state = 'reconnecting';
@@ -257,12 +267,23 @@ export class LeaseBinding {
     this.establish(false).catch(() => undefined);
   }
 
+  /**
+   * Lets go of the lease. Blocked in a command, it is destroyed, which interrupts it (the pool would discard it
+   * anyway). With only quick commands of `own()` in flight (CLIENT SETNAME as a QueueEvents starts), those get
+   * their replies first, then it goes back.
+   */
   private dropLease(): void {
     const lease = this.lease;
     if (lease === null) return;
     this.lease = null;
-    // Still blocked in a command: destroyed, which interrupts it (the pool would discard it anyway).
-    if (lease.pending > 0) lease.destroy();
+    const quick = [...this.ownCalls];
+    this.ownCalls.clear();
+    if (lease.pending > quick.length) {
+      lease.destroy();
+    } else if (quick.length > 0) {
+      void Promise.all(quick).then(() => this.pool.release(lease));
+      return;
+    }
     this.pool.release(lease);
   }
 
