@@ -93,6 +93,16 @@ describe('BullMqClient.duplicate()', () => {
     await dup.quit();
   });
 
+  it('lets a CLIENT SETNAME in flight finish when disconnected (a QueueEvents closed as it starts)', async () => {
+    const dup = base.duplicate();
+    await dup.connect();
+    const named = dup.clientSetName('bull:events');
+    dup.disconnect();
+    expect(dup.status).toBe('end');
+    await expect(named).resolves.toBe('OK');
+    await eventually(() => pool.stats().leased === 0, 'the lease to go back');
+  });
+
   it('takes a new lease after its connection was lost (reconnecting, then ready), with its name', async () => {
     const dup = base.duplicate({ connectionName: 'bull:lost' });
     const events: string[] = [];
