@@ -4,18 +4,18 @@
 // repetitions; medians are reported and written to bench/results/throttler.json.
 //
 // Scenarios: `storage` calls increment() directly; `guard` runs ThrottlerGuard.canActivate() (tracker, SHA-256
-// key, increment, headers) on a prepared request per client, i.e. what one HTTP request costs the guard;
-// `blocked` hammers few clients far over their limit, so most increments meet a block.
+// key, increment, headers) on a prepared request per client, i.e. what one HTTP request costs the guard; `busy`
+// gives each client some 50 live hits; `blocked` hammers few clients far over their limit.
 //
 // Usage: node bench/throttler.mjs [--duration 2000] [--warmup 500] [--reps 3] [--concurrency 100]
-//          [--only storage,guard] [--peer-dir /tmp/thr-peer]
+//          [--only storage,guard,busy,blocked] [--peer-dir /tmp/thr-peer]
 // @nest-lab/throttler-storage-redis is not a dependency of this project (its peer range stops at Nest 11): install
 // it in a scratch folder and point --peer-dir (or THROTTLER_PEER_DIR) at it, e.g.
 //   mkdir -p /tmp/thr-peer && cd /tmp/thr-peer && npm init -y &&
 //   npm i @nest-lab/throttler-storage-redis ioredis @nestjs/throttler --legacy-peer-deps
 // Its @nestjs/common is resolved from this project's node_modules when the folder has none. Without the folder
 // that row is skipped with a message.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -184,9 +184,13 @@ async function runWorker(job) {
   await new Promise((resolve) => setTimeout(resolve, job.warmupMs));
   recording = true;
   const started = process.hrtime.bigint();
+  const appCpu = process.cpuUsage();
+  const serverCpu = redisCpuSeconds(job.port);
   await new Promise((resolve) => setTimeout(resolve, job.durationMs));
   recording = false;
   const elapsedS = Number(process.hrtime.bigint() - started) / 1e9;
+  const { user, system } = process.cpuUsage(appCpu);
+  const serverCpuS = (await redisCpuSeconds(job.port)) - (await serverCpu);
   stop = true;
   await Promise.all(callers);
   await close();
@@ -196,8 +200,22 @@ async function runWorker(job) {
     p50Ms: percentile(0.5),
     p99Ms: percentile(0.99),
     rssMb: process.memoryUsage().rss / 2 ** 20,
+    // CPU time per call, in µs: steadier than ops/s on a shared machine.
+    appCpuUs: ops === 0 ? NaN : (user + system) / ops,
+    redisCpuUs: ops === 0 ? NaN : (serverCpuS * 1e6) / ops,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** CPU seconds (user + system) the redis-server has used so far, from INFO cpu. */
+function redisCpuSeconds(port) {
+  return new Promise((resolve, reject) => {
+    execFile('redis-cli', ['-p', String(port), 'INFO', 'cpu'], (error, stdout) => {
+      if (error) return reject(error);
+      const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(stdout)?.[1] ?? NaN);
+      resolve(field('used_cpu_user') + field('used_cpu_sys'));
+    });
+  });
 }
 
 // ---------------------------------------------------------------------------------------------- parent side
@@ -250,6 +268,8 @@ async function main() {
     warmupMs,
     concurrency,
     command: `node bench/throttler.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    // The machine may be shared: its load average (1 min) at the start, and at the end below.
+    loadAverage: { start: os.loadavg()[0] },
     scenarios: [],
   };
   try {
@@ -274,6 +294,7 @@ async function main() {
   } finally {
     redis.stop();
   }
+  report.loadAverage.end = os.loadavg()[0];
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });
   const out = path.join(root, 'bench/results/throttler.json');
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
@@ -294,6 +315,8 @@ function summarise(scenario, impls, runs) {
       p50Ms: median(runs[impl].map((r) => r.p50Ms)),
       p99Ms: median(runs[impl].map((r) => r.p99Ms)),
       rssMb: median(runs[impl].map((r) => r.rssMb)),
+      appCpuUs: median(runs[impl].map((r) => r.appCpuUs)),
+      redisCpuUs: median(runs[impl].map((r) => r.redisCpuUs)),
       runs: runs[impl].map((r) => Math.round(r.opsPerSec)),
     }));
   const ours = rows.find((r) => r.impl === OURS);
@@ -319,6 +342,8 @@ function summarise(scenario, impls, runs) {
       'p50 ms': r.p50Ms.toFixed(3),
       'p99 ms': r.p99Ms.toFixed(3),
       'RSS MB': r.rssMb.toFixed(0),
+      'app µs/op': r.appCpuUs.toFixed(1),
+      'redis µs/op': r.redisCpuUs.toFixed(1),
       [`vs ${NEST_LAB}`]: nestLab ? (r.opsPerSec / nestLab.opsPerSec).toFixed(2) : '',
     })),
   );
