@@ -1,0 +1,410 @@
+import { keySlot } from '../cluster/hash-slot';
+import type { Connection } from '../connection/connection';
+import { PoolClosedError, ResponseError } from '../errors/redis-pool.errors';
+import type { RedisPool } from '../pool/redis-pool.interface';
+import type { RedisReply } from '../protocol/resp.types';
+import { decodeAllAsBuffers } from './buffer-decoding';
+import { SocketIoClientClosedError, SocketIoUnsupportedError } from './socket-io.errors';
+import {
+  PUBSUB_COMMANDS,
+  PUBSUB_KINDS,
+  SubscriptionRegistry,
+  type BufferListener,
+  type Listener,
+  type Listeners,
+  type PubSubKind,
+  type TextListener,
+} from './subscription-registry';
+
+/** What a subscriber tells its owner. */
+export interface SubscriberHooks {
+  /** A listener threw or rejected, or an attempt to (re)subscribe failed. */
+  error(error: unknown): void;
+  /** Every wanted name is subscribed on a new connection (the first one, or one after a reconnect). */
+  ready(): void;
+  /**
+   * Cluster only: shard channels this subscriber's node does not serve (MOVED on SSUBSCRIBE, or the server
+   * dropped them because their slot migrated). They were taken out of this subscriber, listeners and all; the
+   * hook subscribes them where their slot lives now.
+   */
+  moved?(entries: Map<string, Listeners>): void;
+}
+
+/** How a subscriber reconnects, and whether it is on a cluster. */
+export interface BufferSubscriberSettings {
+  /** First reconnection delay; doubles per failure, with jitter. */
+  reconnectBaseDelayMs: number;
+  /** Longest reconnection delay. */
+  reconnectMaxDelayMs: number;
+  /** Shard channels go one slot per SSUBSCRIBE, and the lease is taken on the master of the channels held. */
+  clustered: boolean;
+}
+
+function bytes(value: RedisReply | undefined): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(String(value));
+}
+
+/** `kind` and `name` as one map key, for failures per name. */
+function failureKey(kind: PubSubKind, name: string): string {
+  return `${kind}\u0000${name}`;
+}
+
+/**
+ * Pub/sub on one dedicated connection leased from the pool, delivering payloads and channel names as the exact
+ * bytes Redis sent (socket.io's adapters publish MessagePack). The same life as the package's `Subscriber`: every
+ * change runs one at a time; when the connection closes, a new one is leased with exponential backoff and every
+ * channel, pattern and shard channel is subscribed again, until the subscriber or the pool is closed. The pool's
+ * `closing` event gives the lease back at once.
+ *
+ * A subscription that fails because the connection did (Redis down, a restart) rejects but stays wanted: the next
+ * connection subscribes it. One the server refuses (an error reply) is dropped.
+ */
+export class BufferSubscriber {
+  private connection: Connection | null = null;
+  private readonly registry = new SubscriptionRegistry();
+  private tail: Promise<unknown> = Promise.resolve();
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private closed = false;
+  private watchingPool = false;
+  private readonly onPoolClosing = (): void => {
+    this.registry.clear();
+    void this.stop();
+  };
+
+  constructor(
+    private readonly pool: RedisPool,
+    private readonly settings: BufferSubscriberSettings,
+    private readonly hooks: SubscriberHooks,
+  ) {}
+
+  /** The address of the node the subscriber is connected to now. */
+  get address(): string | undefined {
+    return this.connection?.address;
+  }
+
+  /** Whether it holds a connection now. */
+  get connected(): boolean {
+    return this.connection !== null;
+  }
+
+  /** Names of every kind still wanted. */
+  get count(): number {
+    return this.registry.count;
+  }
+
+  /** Subscribes `listener` to `names`; resolves once the server confirmed every new name. */
+  subscribe(kind: PubSubKind, names: readonly string[], listener: Listener): Promise<void> {
+    return this.serial(async () => {
+      this.checkOpen();
+      const fresh = this.registry.add(kind, names, listener);
+      await this.ensure(kind, fresh, names, (failed) =>
+        this.registry.remove(kind, failed, (l) => l === listener),
+      );
+    });
+  }
+
+  /** Takes over names with their listeners (moved here from another subscriber); resolves once confirmed. */
+  adopt(kind: PubSubKind, entries: ReadonlyMap<string, Listeners>): Promise<void> {
+    return this.serial(async () => {
+      this.checkOpen();
+      const fresh = this.registry.put(kind, entries);
+      await this.ensure(kind, fresh, [...entries.keys()], (failed) =>
+        this.registry.remove(kind, failed, () => true),
+      );
+    });
+  }
+
+  /**
+   * Removes the listeners `drop` selects from `names` (every name when omitted). Names left without listeners
+   * are unsubscribed, confirmed before this resolves; with none left at all, the connection is given back.
+   */
+  unsubscribe(
+    kind: PubSubKind,
+    names: readonly string[] | undefined,
+    drop: (listener: Listener) => boolean,
+  ): Promise<void> {
+    return this.serial(async () => {
+      const emptied = this.registry.remove(kind, names, drop);
+      const connection = this.connection;
+      // A connection that dies meanwhile is replaced by one subscribed to what is left: a failure is moot.
+      if (emptied.length > 0 && connection !== null)
+        await this.send(connection, kind, 'off', emptied).catch(() => undefined);
+      if (this.registry.count === 0) await this.stop();
+    });
+  }
+
+  /** Unsubscribes everything and gives the connection back; resolves once its socket closed. Idempotent. */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.serial(() => {
+      this.registry.clear();
+      return this.stop();
+    });
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new SocketIoClientClosedError('The socket.io Redis client is closed');
+    if (this.pool.closed) throw new PoolClosedError('The pool is closed');
+  }
+
+  /**
+   * Gets `fresh` names subscribed (connecting first when needed) and settles as the caller's `names` went: an
+   * error reply drops the names it refused (`forget`) and rejects; a connection failure rejects, the names stay
+   * wanted, and a reconnection is scheduled.
+   */
+  private async ensure(
+    kind: PubSubKind,
+    fresh: readonly string[],
+    names: readonly string[],
+    forget: (failed: string[]) => void,
+  ): Promise<void> {
+    const refused = new Map<string, unknown>();
+    try {
+      if (this.connection === null) await this.connect(refused);
+      else if (fresh.length > 0) await this.send(this.connection, kind, 'on', fresh, refused);
+    } catch (error) {
+      if (error instanceof SocketIoUnsupportedError || this.pool.closed) {
+        forget([...names]);
+        if (this.registry.count === 0) await this.stop();
+      } else if (this.connection === null) {
+        this.scheduleReconnect();
+      }
+      throw error;
+    }
+    const mine = names.filter((name) => refused.has(failureKey(kind, name)));
+    for (const [key, error] of refused) {
+      if (!mine.some((name) => failureKey(kind, name) === key)) this.hooks.error(error);
+    }
+    if (mine.length > 0) {
+      forget(mine);
+      throw refused.get(failureKey(kind, mine[0]));
+    }
+  }
+
+  /** Runs changes one at a time, in call order, whatever each one's outcome. */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** On a cluster, the lease goes to the master serving the shard channels held (any master without). */
+  private routeKey(): string | undefined {
+    return this.settings.clustered ? this.registry.names('shard')[0] : undefined;
+  }
+
+  /** Leases a connection and subscribes it to everything wanted; names the server refuses go to `refused`. */
+  private async connect(refused: Map<string, unknown>): Promise<void> {
+    const connection = await this.pool.getConnection(this.routeKey());
+    if (this.closed || this.pool.closed || this.registry.count === 0) {
+      this.pool.release(connection);
+      return;
+    }
+    try {
+      decodeAllAsBuffers(connection);
+    } catch (error) {
+      this.pool.release(connection);
+      throw error;
+    }
+    this.attach(connection);
+    try {
+      await Promise.all(
+        PUBSUB_KINDS.map((kind) => {
+          const names = this.registry.names(kind);
+          return names.length === 0 ? undefined : this.send(connection, kind, 'on', names, refused);
+        }),
+      );
+    } catch (error) {
+      if (this.connection === connection) this.dropConnection();
+      throw error;
+    }
+    for (const key of refused.keys()) {
+      const [kind, name] = key.split('\u0000') as [PubSubKind, string];
+      this.registry.remove(kind, [name], () => true);
+    }
+    if (this.registry.count === 0) await this.stop();
+    else if (this.connection === connection) this.hooks.ready();
+  }
+
+  /**
+   * (UN)SUBSCRIBE `names` on `connection`. On a cluster shard channels go one slot per command (SSUBSCRIBE may
+   * not span slots); a MOVED reply hands that slot's channels to the `moved` hook. Other error replies are put
+   * in `refused` by name; a connection failure rejects.
+   */
+  private async send(
+    connection: Connection,
+    kind: PubSubKind,
+    direction: 'on' | 'off',
+    names: readonly string[],
+    refused?: Map<string, unknown>,
+  ): Promise<void> {
+    const command = PUBSUB_COMMANDS[kind][direction];
+    const groups = this.groups(kind, names);
+    await Promise.all(
+      groups.map(async (group) => {
+        try {
+          await connection.executeCommand(command, ...group);
+        } catch (error) {
+          if (!(error instanceof ResponseError) || direction === 'off') throw error;
+          if (error.code === 'MOVED' && kind === 'shard' && this.hooks.moved !== undefined) {
+            this.evict(group);
+            return;
+          }
+          for (const name of group) refused?.set(failureKey(kind, name), error);
+        }
+      }),
+    );
+  }
+
+  /** Names split so that each command is valid: shard channels by slot on a cluster, otherwise one group. */
+  private groups(kind: PubSubKind, names: readonly string[]): string[][] {
+    if (kind !== 'shard' || !this.settings.clustered) return [[...names]];
+    const bySlot = new Map<number, string[]>();
+    for (const name of names) {
+      const slot = keySlot(name);
+      const group = bySlot.get(slot);
+      if (group === undefined) bySlot.set(slot, [name]);
+      else group.push(name);
+    }
+    return [...bySlot.values()];
+  }
+
+  /** Moves the shard channels of the slots of `names` to the `moved` hook. */
+  private evict(names: readonly string[]): void {
+    const slots = new Set(names.map((name) => keySlot(name)));
+    const leaving = this.registry.names('shard').filter((name) => slots.has(keySlot(name)));
+    const entries = this.registry.take('shard', leaving);
+    if (entries.size > 0) this.hooks.moved?.(entries);
+    if (this.registry.count === 0) void this.serial(() => this.stop());
+  }
+
+  private attach(connection: Connection): void {
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.failures = 0;
+    this.connection = connection;
+    connection.on('push', this.onPush);
+    connection.once('close', this.onClose);
+    this.watchPool();
+  }
+
+  /** Gives the connection back and stops reconnecting; resolves once its socket closed. */
+  private stop(): Promise<void> {
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.unwatchPool();
+    return this.dropConnection();
+  }
+
+  private dropConnection(): Promise<void> {
+    const connection = this.connection;
+    this.connection = null;
+    if (connection === null) return Promise.resolve();
+    connection.off('push', this.onPush);
+    connection.off('close', this.onClose);
+    // Marked to be discarded (see decodeAllAsBuffers): the pool closes it rather than hand it to anyone else.
+    this.pool.release(connection);
+    return connection.whenClosed();
+  }
+
+  private readonly onPush = (frame: RedisReply[]): void => {
+    const type = bytes(frame[0]).toString();
+    if (type === 'message') this.deliver('channel', frame[1], frame[1], frame[2]);
+    else if (type === 'pmessage') this.deliver('pattern', frame[1], frame[2], frame[3]);
+    else if (type === 'smessage') this.deliver('shard', frame[1], frame[1], frame[2]);
+    else if (type === 'sunsubscribe') this.onShardDropped(bytes(frame[1]).toString());
+  };
+
+  /**
+   * The server dropped a shard channel: its slot moved to another node. On a cluster the slot's channels move to
+   * the subscriber of its new node; otherwise a new connection subscribes them again.
+   */
+  private onShardDropped(name: string): void {
+    if (!this.registry.has('shard', name)) return;
+    if (this.settings.clustered && this.hooks.moved !== undefined) this.evict([name]);
+    else this.connection?.destroy();
+  }
+
+  private deliver(
+    kind: PubSubKind,
+    name: RedisReply | undefined,
+    channel: RedisReply | undefined,
+    payload: RedisReply | undefined,
+  ): void {
+    const listeners = this.registry.listeners(kind, bytes(name).toString());
+    if (listeners === undefined) return;
+    const message = bytes(payload);
+    const channelBytes = bytes(channel);
+    let text: string | undefined;
+    let channelText: string | undefined;
+    for (const listener of [...listeners]) {
+      try {
+        const outcome = listener.buffers
+          ? (listener.fn as BufferListener)(message, channelBytes)
+          : (listener.fn as TextListener)(
+              (text ??= message.toString()),
+              (channelText ??= channelBytes.toString()),
+            );
+        if (outcome instanceof Promise) outcome.catch((error: unknown) => this.hooks.error(error));
+      } catch (error) {
+        this.hooks.error(error);
+      }
+    }
+  }
+
+  private readonly onClose = (): void => {
+    const connection = this.connection;
+    if (connection === null) return;
+    connection.off('push', this.onPush);
+    this.connection = null;
+    if (this.closed || this.pool.closed || this.registry.count === 0) {
+      this.unwatchPool();
+      return;
+    }
+    this.scheduleReconnect();
+  };
+
+  private scheduleReconnect(): void {
+    if (this.reconnectTimer !== null || this.pool.closed || this.closed) return;
+    const { reconnectBaseDelayMs: base, reconnectMaxDelayMs: max } = this.settings;
+    const delay =
+      Math.min(max, base * 2 ** Math.min(this.failures, 20)) * (0.5 + Math.random() / 2);
+    this.failures++;
+    this.watchPool();
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      void this.serial(() => this.reconnect());
+    }, delay);
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.connection !== null || this.registry.count === 0 || this.pool.closed || this.closed) {
+      if (this.connection === null) this.unwatchPool();
+      return;
+    }
+    const refused = new Map<string, unknown>();
+    try {
+      await this.connect(refused);
+    } catch (error) {
+      if (this.pool.closed) return;
+      this.hooks.error(error);
+      this.scheduleReconnect();
+      return;
+    }
+    for (const error of new Set(refused.values())) this.hooks.error(error);
+  }
+
+  /** Listens for the pool closing, to give the lease back and stop reconnecting. */
+  private watchPool(): void {
+    if (this.watchingPool) return;
+    this.watchingPool = true;
+    this.pool.on('closing', this.onPoolClosing);
+  }
+
+  private unwatchPool(): void {
+    if (!this.watchingPool) return;
+    this.watchingPool = false;
+    this.pool.off('closing', this.onPoolClosing);
+  }
+}
