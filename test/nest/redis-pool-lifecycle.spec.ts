@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import {
   Controller,
   Get,
@@ -270,8 +271,13 @@ describe('RedisPoolModule lifecycle', () => {
     it('boots once Redis answers PING, even when it starts late', async () => {
       const [port] = await getFreePorts(1);
       let late: RedisServerHandle | undefined;
+      // The port is held (every connection dropped) until Redis takes it, so no other process can grab it
+      // between the pick and the late start.
+      const holder = createServer((socket) => socket.destroy());
+      await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
       const starting = (async () => {
         await new Promise((resolve) => setTimeout(resolve, 300));
+        await new Promise((resolve) => holder.close(resolve));
         late = await startRedisServer({ port });
       })();
       try {

@@ -459,8 +459,9 @@ describe(`chaos proxy (seed ${SEED})`, () => {
         expect(rounds.batch).toBeGreaterThan(SECONDS * 10);
         expect(rounds.pipeline).toBeGreaterThan(SECONDS * 5);
         // The chaos really happened: cuts both ways, split writes with 1-byte pieces, stalls past the timeout.
-        expect(proxy.stats.cutsToServer).toBeGreaterThan(SECONDS);
-        expect(proxy.stats.cutsToClient).toBeGreaterThan(SECONDS);
+        // (About two cuts a second each way are drawn; a loaded machine runs fewer rounds, hence the half.)
+        expect(proxy.stats.cutsToServer).toBeGreaterThan(SECONDS / 2);
+        expect(proxy.stats.cutsToClient).toBeGreaterThan(SECONDS / 2);
         expect(proxy.stats.splitChunks).toBeGreaterThan(SECONDS * 100);
         expect(proxy.stats.oneBytePieces).toBeGreaterThan(SECONDS * 100);
         expect(proxy.stats.stalls).toBeGreaterThan(0);

@@ -330,7 +330,8 @@ describe('ConnectionPool', () => {
       });
       const d = await pool.getConnection();
       expect(d).not.toBe(c);
-      const orphan = d.executeCommand('DEBUG', 'SLEEP', '0.1');
+      // Long enough that its reply cannot arrive before the release, however loaded the machine.
+      const orphan = d.executeCommand('DEBUG', 'SLEEP', '0.5');
       await sleep(10);
       pool.release(d);
       await expect(orphan).rejects.toMatchObject({
