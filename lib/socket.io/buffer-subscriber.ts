@@ -23,11 +23,12 @@ export interface SubscriberHooks {
   /** Every wanted name is subscribed on a new connection (the first one, or one after a reconnect). */
   ready(): void;
   /**
-   * Cluster only: shard channels this subscriber's node does not serve (MOVED on SSUBSCRIBE, or the server
-   * dropped them because their slot migrated). They were taken out of this subscriber, listeners and all; the
-   * hook subscribes them where their slot lives now.
+   * Cluster only: shard channels this subscriber's node does not serve any more (MOVED on SSUBSCRIBE after a
+   * reconnect, or the server dropped them because their slot migrated). They were taken out of this subscriber,
+   * listeners and all; the hook subscribes them where their slot lives now, `movedTo` (`host:port`, from the
+   * MOVED reply) when known.
    */
-  moved?(entries: Map<string, Listeners>): void;
+  moved?(entries: Map<string, Listeners>, movedTo: string | undefined): void;
 }
 
 /** How a subscriber reconnects, and whether it is on a cluster. */
@@ -42,6 +43,17 @@ export interface BufferSubscriberSettings {
 
 function bytes(value: RedisReply | undefined): Buffer {
   return Buffer.isBuffer(value) ? value : Buffer.from(String(value));
+}
+
+/** A shard channel's slot is served by another node (the reply names it). */
+function isMoved(error: ResponseError, kind: PubSubKind): boolean {
+  return kind === 'shard' && (error.code === 'MOVED' || error.code === 'ASK');
+}
+
+/** `host:port` from `MOVED <slot> <host:port>`. */
+function movedTarget(error: ResponseError): string | undefined {
+  const target = error.message.trim().split(' ')[2];
+  return target === undefined || target === '' ? undefined : target;
 }
 
 /** `kind` and `name` as one map key, for failures per name. */
@@ -94,24 +106,20 @@ export class BufferSubscriber {
   }
 
   /** Subscribes `listener` to `names`; resolves once the server confirmed every new name. */
-  subscribe(kind: PubSubKind, names: readonly string[], listener: Listener): Promise<void> {
-    return this.serial(async () => {
-      this.checkOpen();
-      const fresh = this.registry.add(kind, names, listener);
-      await this.ensure(kind, fresh, names, (failed) =>
-        this.registry.remove(kind, failed, (l) => l === listener),
-      );
-    });
+  async subscribe(kind: PubSubKind, names: readonly string[], listener: Listener): Promise<void> {
+    await this.adopt(kind, new Map(names.map((name) => [name, new Set([listener])])));
   }
 
-  /** Takes over names with their listeners (moved here from another subscriber); resolves once confirmed. */
-  adopt(kind: PubSubKind, entries: ReadonlyMap<string, Listeners>): Promise<void> {
+  /**
+   * Subscribes names with their listeners (new ones, or moved here from another subscriber); resolves once the
+   * server confirmed every new name. On a cluster a shard channel whose slot this node does not serve is not
+   * kept: the promise resolves the `host:port` the MOVED reply named, for the caller to try there.
+   */
+  adopt(kind: PubSubKind, entries: ReadonlyMap<string, Listeners>): Promise<string | undefined> {
     return this.serial(async () => {
       this.checkOpen();
       const fresh = this.registry.put(kind, entries);
-      await this.ensure(kind, fresh, [...entries.keys()], (failed) =>
-        this.registry.remove(kind, failed, () => true),
-      );
+      return this.ensure(kind, fresh, entries);
     });
   }
 
@@ -149,37 +157,70 @@ export class BufferSubscriber {
   }
 
   /**
-   * Gets `fresh` names subscribed (connecting first when needed) and settles as the caller's `names` went: an
-   * error reply drops the names it refused (`forget`) and rejects; a connection failure rejects, the names stay
-   * wanted, and a reconnection is scheduled.
+   * Gets `fresh` names subscribed (connecting first when needed) and settles as the caller's `entries` went: a
+   * MOVED reply resolves its target; another error reply drops the names it refused and rejects; a connection
+   * failure rejects, the names stay wanted, and a reconnection is scheduled.
    */
   private async ensure(
     kind: PubSubKind,
     fresh: readonly string[],
-    names: readonly string[],
-    forget: (failed: string[]) => void,
-  ): Promise<void> {
-    const refused = new Map<string, unknown>();
+    entries: ReadonlyMap<string, Listeners>,
+  ): Promise<string | undefined> {
+    const refused = new Map<string, ResponseError>();
     try {
       if (this.connection === null) await this.connect(refused);
       else if (fresh.length > 0) await this.send(this.connection, kind, 'on', fresh, refused);
     } catch (error) {
       if (error instanceof SocketIoUnsupportedError || this.pool.closed) {
-        forget([...names]);
+        this.forget(kind, entries);
         if (this.registry.count === 0) await this.stop();
       } else if (this.connection === null) {
         this.scheduleReconnect();
       }
       throw error;
     }
-    const mine = names.filter((name) => refused.has(failureKey(kind, name)));
+    let movedTo: string | undefined;
+    let failure: ResponseError | undefined;
+    for (const name of entries.keys()) {
+      const error = refused.get(failureKey(kind, name));
+      if (error === undefined) continue;
+      refused.delete(failureKey(kind, name));
+      this.forget(kind, new Map([[name, entries.get(name) as Listeners]]));
+      if (isMoved(error, kind)) movedTo ??= movedTarget(error);
+      else failure ??= error;
+      // Listeners of other subscriptions to the same name are settled with the rest below.
+      if (this.registry.has(kind, name)) refused.set(failureKey(kind, name), error);
+    }
+    await this.settle(refused);
+    if (failure !== undefined) throw failure;
+    return movedTo;
+  }
+
+  /** Takes the caller's listeners out again (only those: others may listen to the same names). */
+  private forget(kind: PubSubKind, entries: ReadonlyMap<string, Listeners>): void {
+    for (const [name, listeners] of entries) {
+      this.registry.remove(kind, [name], (listener) => listeners.has(listener));
+    }
+  }
+
+  /**
+   * Names the server refused that nobody is waiting on: shard channels that moved go to the `moved` hook, the
+   * rest are dropped and reported. With nothing left wanted, the connection is given back.
+   */
+  private async settle(refused: ReadonlyMap<string, ResponseError>): Promise<void> {
+    const moved = new Map<string, string[]>();
     for (const [key, error] of refused) {
-      if (!mine.some((name) => failureKey(kind, name) === key)) this.hooks.error(error);
+      const [kind, name] = key.split('\u0000') as [PubSubKind, string];
+      if (isMoved(error, kind) && this.hooks.moved !== undefined) {
+        const target = movedTarget(error) ?? '';
+        moved.set(target, [...(moved.get(target) ?? []), name]);
+      } else {
+        this.registry.remove(kind, [name], () => true);
+        this.hooks.error(error);
+      }
     }
-    if (mine.length > 0) {
-      forget(mine);
-      throw refused.get(failureKey(kind, mine[0]));
-    }
+    for (const [target, names] of moved) this.evict(names, target === '' ? undefined : target);
+    if (this.registry.count === 0) await this.stop();
   }
 
   /** Runs changes one at a time, in call order, whatever each one's outcome. */
@@ -195,7 +236,7 @@ export class BufferSubscriber {
   }
 
   /** Leases a connection and subscribes it to everything wanted; names the server refuses go to `refused`. */
-  private async connect(refused: Map<string, unknown>): Promise<void> {
+  private async connect(refused: Map<string, ResponseError>): Promise<void> {
     const connection = await this.pool.getConnection(this.routeKey());
     if (this.closed || this.pool.closed || this.registry.count === 0) {
       this.pool.release(connection);
@@ -219,39 +260,28 @@ export class BufferSubscriber {
       if (this.connection === connection) this.dropConnection();
       throw error;
     }
-    for (const key of refused.keys()) {
-      const [kind, name] = key.split('\u0000') as [PubSubKind, string];
-      this.registry.remove(kind, [name], () => true);
-    }
-    if (this.registry.count === 0) await this.stop();
-    else if (this.connection === connection) this.hooks.ready();
+    if (this.connection === connection) this.hooks.ready();
   }
 
   /**
-   * (UN)SUBSCRIBE `names` on `connection`. On a cluster shard channels go one slot per command (SSUBSCRIBE may
-   * not span slots); a MOVED reply hands that slot's channels to the `moved` hook. Other error replies are put
-   * in `refused` by name; a connection failure rejects.
+   * (UN)SUBSCRIBE `names` on `connection`; on a cluster shard channels go one slot per command (SSUBSCRIBE may
+   * not span slots). Error replies to a subscription are put in `refused` by name; a connection failure rejects.
    */
   private async send(
     connection: Connection,
     kind: PubSubKind,
     direction: 'on' | 'off',
     names: readonly string[],
-    refused?: Map<string, unknown>,
+    refused?: Map<string, ResponseError>,
   ): Promise<void> {
     const command = PUBSUB_COMMANDS[kind][direction];
-    const groups = this.groups(kind, names);
     await Promise.all(
-      groups.map(async (group) => {
+      this.groups(kind, names).map(async (group) => {
         try {
           await connection.executeCommand(command, ...group);
         } catch (error) {
-          if (!(error instanceof ResponseError) || direction === 'off') throw error;
-          if (error.code === 'MOVED' && kind === 'shard' && this.hooks.moved !== undefined) {
-            this.evict(group);
-            return;
-          }
-          for (const name of group) refused?.set(failureKey(kind, name), error);
+          if (!(error instanceof ResponseError) || refused === undefined) throw error;
+          for (const name of group) refused.set(failureKey(kind, name), error);
         }
       }),
     );
@@ -271,11 +301,11 @@ export class BufferSubscriber {
   }
 
   /** Moves the shard channels of the slots of `names` to the `moved` hook. */
-  private evict(names: readonly string[]): void {
+  private evict(names: readonly string[], movedTo: string | undefined): void {
     const slots = new Set(names.map((name) => keySlot(name)));
     const leaving = this.registry.names('shard').filter((name) => slots.has(keySlot(name)));
     const entries = this.registry.take('shard', leaving);
-    if (entries.size > 0) this.hooks.moved?.(entries);
+    if (entries.size > 0) this.hooks.moved?.(entries, movedTo);
     if (this.registry.count === 0) void this.serial(() => this.stop());
   }
 
@@ -322,7 +352,7 @@ export class BufferSubscriber {
    */
   private onShardDropped(name: string): void {
     if (!this.registry.has('shard', name)) return;
-    if (this.settings.clustered && this.hooks.moved !== undefined) this.evict([name]);
+    if (this.settings.clustered && this.hooks.moved !== undefined) this.evict([name], undefined);
     else this.connection?.destroy();
   }
 
@@ -383,7 +413,7 @@ export class BufferSubscriber {
       if (this.connection === null) this.unwatchPool();
       return;
     }
-    const refused = new Map<string, unknown>();
+    const refused = new Map<string, ResponseError>();
     try {
       await this.connect(refused);
     } catch (error) {
@@ -392,7 +422,7 @@ export class BufferSubscriber {
       this.scheduleReconnect();
       return;
     }
-    for (const error of new Set(refused.values())) this.hooks.error(error);
+    await this.settle(refused);
   }
 
   /** Listens for the pool closing, to give the lease back and stop reconnecting. */
