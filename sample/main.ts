@@ -19,6 +19,8 @@ async function bootstrap(): Promise<void> {
     [
       `Listening on ${base}. Try:`,
       `  curl ${base}/visits        a visit counter (INCR)`,
+      `  curl ${base}/greeting      cached by CacheInterceptor in Redis for 10 s`,
+      `  curl ${base}/limited       rate-limited in Redis: the 4th request in 10 s gets 429`,
       `  curl ${base}/catalog/42    a cached lookup on the "cache" pool`,
       `  curl ${base}/stats         the same pool seen from another module`,
       `  curl ${base}/health        Terminus health check of both pools`,

@@ -1,8 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
+import { SkipThrottle } from '@nestjs/throttler';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { RedisHealthIndicator } from '../../lib/health';
 import { CACHE_POOL } from '../redis.config';
 
+// Probes are never rate limited, and answer from the pools alone.
+@SkipThrottle()
 @Controller('health')
 export class HealthController {
   constructor(

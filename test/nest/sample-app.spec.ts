@@ -28,7 +28,9 @@ describe('sample app', () => {
 
   it('lists its endpoints', async () => {
     const response = await http().get('/').expect(200);
-    expect(response.body).toEqual({ endpoints: ['/visits', '/stats', '/catalog/42', '/health'] });
+    expect(response.body).toEqual({
+      endpoints: ['/visits', '/greeting', '/limited', '/stats', '/catalog/42', '/health'],
+    });
   });
 
   it('counts visits on the default pool', async () => {
@@ -47,6 +49,31 @@ describe('sample app', () => {
     expect(second.body).toEqual({ ...first.body, cached: true });
     expect(Number(await server().cli('TTL', 'sample:product:42'))).toBeGreaterThan(0);
     expect(await connectionsNamed(server(), 'sample-cache')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('caches /greeting in Redis through cache-manager on the default pool', async () => {
+    const first = (await http().get('/greeting').expect(200)).body;
+    const second = (await http().get('/greeting').expect(200)).body;
+    expect(second).toEqual(first);
+    const keys = await server().cli('KEYS', 'sample-cache::*');
+    expect(keys).toContain('/greeting');
+    const ttl = Number(await server().cli('PTTL', keys.split('\n')[0]));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(10_000);
+  });
+
+  it('rate-limits /limited in Redis: the fourth request in 10 s gets 429 with Retry-After', async () => {
+    for (let i = 0; i < 3; i++) await http().get('/limited').expect(200);
+    const refused = await http().get('/limited');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(await server().cli('KEYS', 'sample:throttle:*')).not.toBe('');
+  });
+
+  it('runs cache, throttler and commands on its two pools only: CLIENT LIST shows no other connection', async () => {
+    const names = (await server().clientList()).map((client) => client.name);
+    expect(names.length).toBeGreaterThan(0);
+    expect(new Set(names)).toEqual(new Set(['sample', 'sample-cache']));
   });
 
   it('shows the same pool from the stats feature module', async () => {
