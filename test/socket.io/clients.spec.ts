@@ -12,6 +12,9 @@ import {
   SocketIoClientClosedError,
   type SocketIoRedisClient,
 } from '../../lib/socket.io';
+import type { Connection } from '../../lib/connection/connection';
+import { decodeAllAsBuffers } from '../../lib/socket.io/buffer-decoding';
+import { SocketIoUnsupportedError } from '../../lib/socket.io/socket-io.errors';
 import { useRedisServer, type RedisClientInfo } from '../harness';
 import { classicServersListening, nextEvent, startIoServer, waitUntil } from './socketio-helpers';
 
@@ -149,7 +152,11 @@ describe('SocketIoRedisClient, the node-redis shape over RedisService', () => {
     const own = ConnectionPool.fromUrl(server().url, { clientName: NAME });
     const { subClient, pubClient } = createSocketIoClients(new RedisService(own));
     await subClient.subscribe('p', () => undefined);
-    await own.disconnect();
+    // The subscriber hears the pool closing and gives its lease back at once: the close does not wait for the
+    // lease until the drain deadline (20 s here; 5 ms measured, so the bound holds on a loaded machine).
+    const started = Date.now();
+    await own.disconnect({ drainTimeoutMs: 20_000 });
+    expect(Date.now() - started).toBeLessThan(5000);
     expect(subClient.subscriberConnections).toBe(0);
     await expect(pubClient.publish('p', 'x')).rejects.toBeInstanceOf(RedisError);
     expect(inspect(pubClient, { depth: 8 })).not.toContain('hunter2-secret');
@@ -161,6 +168,18 @@ describe('SocketIoRedisClient, the node-redis shape over RedisService', () => {
     expect(String((failure as Error).message)).not.toContain('wrong-pass-xyz');
     await bad.close();
     await wrong.disconnect();
+  });
+
+  it('refuses to subscribe on a connection layer whose decoder it cannot pin to bytes', async () => {
+    const connection = await pool.getConnection();
+    try {
+      const plain = Object.create(connection) as Connection;
+      Object.defineProperty(plain, 'decoder', { value: undefined });
+      expect(() => decodeAllAsBuffers(plain)).toThrow(SocketIoUnsupportedError);
+      expect(connection.lease.mustDiscard).toBe(false);
+    } finally {
+      pool.release(connection);
+    }
   });
 
   it('checks its arguments and options with typed errors', () => {
