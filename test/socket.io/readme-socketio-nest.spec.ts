@@ -1,6 +1,6 @@
 // The README's Nest socket.io wiring (an IoAdapter subclass, as Nest's own Redis adapter recipe), run as a test
 // (test/readme.spec.ts keeps them equal). @nestjs/platform-socket.io and @nestjs/websockets are loaded when
-// installed; without them (they are not dev dependencies yet) the suite is skipped, and says so.
+// dev dependencies; loaded through `optional` so that their types stay out of the main build.
 import {
   ConsoleLogger,
   Logger,
@@ -49,99 +49,95 @@ const platform = optional<{ IoAdapter: IoAdapterClass }>('@nestjs/platform-socke
 const websockets = optional<WebSockets>('@nestjs/websockets');
 const installed = platform !== undefined && websockets !== undefined;
 if (!installed) {
-  console.warn(
-    'readme-socketio-nest skipped: install @nestjs/platform-socket.io and @nestjs/websockets to run it',
-  );
+  // Dev dependencies: missing means a broken install, which must fail rather than skip.
+  throw new Error('readme-socketio-nest needs @nestjs/platform-socket.io and @nestjs/websockets');
 }
 
-(installed ? describe : describe.skip)(
-  'README Nest example: RedisIoAdapter on the app pool',
-  () => {
-    const server = useRedisServer();
+describe('README Nest example: RedisIoAdapter on the app pool', () => {
+  const server = useRedisServer();
 
-    it('two Nest apps broadcast to each other through the one pool each, and close cleanly', async () => {
-      const IoAdapter = platform!.IoAdapter;
-      const ws = websockets!;
-      process.env.REDIS_URL = server().url;
-      process.env.PORT = '0';
+  it('two Nest apps broadcast to each other through the one pool each, and close cleanly', async () => {
+    const IoAdapter = platform!.IoAdapter;
+    const ws = websockets!;
+    process.env.REDIS_URL = server().url;
+    process.env.PORT = '0';
 
-      class ChatGateway {
-        server!: Server;
+    class ChatGateway {
+      server!: Server;
 
-        say(_client: Socket, text: string): void {
-          this.server.emit('said', text);
-        }
+      say(_client: Socket, text: string): void {
+        this.server.emit('said', text);
       }
-      ws.WebSocketGateway()(ChatGateway);
-      ws.WebSocketServer()(ChatGateway.prototype, 'server');
-      ws.SubscribeMessage('say')(
-        ChatGateway.prototype,
-        'say',
-        Object.getOwnPropertyDescriptor(ChatGateway.prototype, 'say')!,
+    }
+    ws.WebSocketGateway()(ChatGateway);
+    ws.WebSocketServer()(ChatGateway.prototype, 'server');
+    ws.SubscribeMessage('say')(
+      ChatGateway.prototype,
+      'say',
+      Object.getOwnPropertyDescriptor(ChatGateway.prototype, 'say')!,
+    );
+
+    @Module({
+      imports: [RedisPoolModule.forRoot({ url: process.env.REDIS_URL })],
+      providers: [ChatGateway],
+    })
+    class AppModule {}
+
+    const logs = new LogCapture();
+    Logger.overrideLogger(logs);
+    // --- README socketio-nest start ---
+    class RedisIoAdapter extends IoAdapter {
+      private readonly clients: SocketIoClients;
+
+      constructor(app: INestApplication) {
+        super(app);
+        this.clients = createSocketIoClients(app.get(RedisService));
+      }
+
+      override createIOServer(port: number, options?: ServerOptions): Server {
+        const server = super.createIOServer(port, options);
+        server.adapter(createAdapter(this.clients.pubClient, this.clients.subClient));
+        return server;
+      }
+
+      // Nest calls this on app.close(), before RedisPoolModule closes the pool.
+      override async dispose(): Promise<void> {
+        await super.dispose();
+        await this.clients.close();
+      }
+    }
+
+    async function bootstrap(): Promise<INestApplication> {
+      const app = await NestFactory.create(AppModule);
+      app.useWebSocketAdapter(new RedisIoAdapter(app));
+      await app.listen(Number(process.env.PORT ?? 3000));
+      return app;
+    }
+    // --- README socketio-nest end ---
+
+    const apps = [await bootstrap(), await bootstrap()];
+    const sockets = apps.map((app) =>
+      connectClient(`http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`, {
+        transports: ['websocket'],
+        forceNew: true,
+      }),
+    );
+    try {
+      await Promise.all(sockets.map((s) => nextEvent(s, 'connect')));
+      await waitUntil(
+        async () =>
+          (await server().cli('PUBSUB', 'NUMSUB', 'socket.io-request#/#')).endsWith('\n2'),
+        'both apps on the adapter',
       );
-
-      @Module({
-        imports: [RedisPoolModule.forRoot({ url: process.env.REDIS_URL })],
-        providers: [ChatGateway],
-      })
-      class AppModule {}
-
-      const logs = new LogCapture();
-      Logger.overrideLogger(logs);
-      // --- README socketio-nest start ---
-      class RedisIoAdapter extends IoAdapter {
-        private readonly clients: SocketIoClients;
-
-        constructor(app: INestApplication) {
-          super(app);
-          this.clients = createSocketIoClients(app.get(RedisService));
-        }
-
-        override createIOServer(port: number, options?: ServerOptions): Server {
-          const server = super.createIOServer(port, options);
-          server.adapter(createAdapter(this.clients.pubClient, this.clients.subClient));
-          return server;
-        }
-
-        // Nest calls this on app.close(), before RedisPoolModule closes the pool.
-        override async dispose(): Promise<void> {
-          await super.dispose();
-          await this.clients.close();
-        }
-      }
-
-      async function bootstrap(): Promise<INestApplication> {
-        const app = await NestFactory.create(AppModule);
-        app.useWebSocketAdapter(new RedisIoAdapter(app));
-        await app.listen(Number(process.env.PORT ?? 3000));
-        return app;
-      }
-      // --- README socketio-nest end ---
-
-      const apps = [await bootstrap(), await bootstrap()];
-      const sockets = apps.map((app) =>
-        connectClient(`http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`, {
-          transports: ['websocket'],
-          forceNew: true,
-        }),
-      );
-      try {
-        await Promise.all(sockets.map((s) => nextEvent(s, 'connect')));
-        await waitUntil(
-          async () =>
-            (await server().cli('PUBSUB', 'NUMSUB', 'socket.io-request#/#')).endsWith('\n2'),
-          'both apps on the adapter',
-        );
-        const said = sockets.map((s) => nextEvent<string>(s, 'said'));
-        sockets[0].emit('say', 'hello from app 1');
-        expect(await Promise.all(said)).toEqual(['hello from app 1', 'hello from app 1']);
-      } finally {
-        for (const s of sockets) s.disconnect();
-        for (const app of apps) await app.close();
-        Logger.overrideLogger(new ConsoleLogger());
-      }
-      expect(await server().clientList()).toEqual([]);
-      expect(logs.entries.filter((entry) => entry.level === 'error')).toEqual([]);
-    });
-  },
-);
+      const said = sockets.map((s) => nextEvent<string>(s, 'said'));
+      sockets[0].emit('say', 'hello from app 1');
+      expect(await Promise.all(said)).toEqual(['hello from app 1', 'hello from app 1']);
+    } finally {
+      for (const s of sockets) s.disconnect();
+      for (const app of apps) await app.close();
+      Logger.overrideLogger(new ConsoleLogger());
+    }
+    expect(await server().clientList()).toEqual([]);
+    expect(logs.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+  });
+});
