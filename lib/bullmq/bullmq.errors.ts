@@ -3,6 +3,7 @@ import {
   PoolClosedError,
   RedisError,
   ResponseError,
+  TimeoutError,
 } from '../errors/redis-pool.errors';
 
 /**
@@ -13,10 +14,11 @@ export const CONNECTION_CLOSED_MESSAGE = 'Connection is closed.';
 
 /**
  * A command of a `BullMqClient` failed because there is no connection: the client was closed (`quit()`,
- * `disconnect()`), its lease was lost and is being taken again, the pool is closed, or the socket to Redis failed
- * (`cause` holds the pool's own `ConnectionError` or `PoolClosedError`, with the server address). The message is
- * the fixed text BullMQ looks for, so Workers and QueueEvents wait and retry instead of reporting each attempt as
- * an error. It is a `ConnectionError`, so `instanceof RedisError` holds.
+ * `disconnect()`), its lease was lost and is being taken again, the pool is closed, the socket to Redis failed, or
+ * no connection could be had in time (`cause` holds the pool's own `ConnectionError`, `PoolClosedError` or
+ * `TimeoutError`, with the server address). The message is the fixed text BullMQ looks for, so Workers and
+ * QueueEvents wait and retry instead of reporting each attempt as an error. It is a `ConnectionError`, so
+ * `instanceof RedisError` holds.
  */
 export class BullMqConnectionClosedError extends ConnectionError {
   constructor(options?: { cause?: unknown; commandMayHaveRun?: boolean }) {
@@ -38,11 +40,16 @@ export class UnknownScriptError extends RedisError {
 
 /**
  * What BullMQ should see for a failure of the pool: connection failures as `BullMqConnectionClosedError` (see it),
- * everything else (error replies, timeouts, refusals) unchanged.
+ * and so timeouts of commands that never reached Redis (no connection could be had in time: a connect that timed
+ * out, a server unreachable); everything else (error replies, timeouts of commands Redis had, refusals)
+ * unchanged.
  */
 export function toBullMqError(error: unknown): unknown {
   if (error instanceof BullMqConnectionClosedError) return error;
-  if (error instanceof ConnectionError) {
+  if (
+    error instanceof ConnectionError ||
+    (error instanceof TimeoutError && !error.commandMayHaveRun)
+  ) {
     return new BullMqConnectionClosedError({
       cause: error,
       commandMayHaveRun: error.commandMayHaveRun,
