@@ -1,9 +1,13 @@
-import { FlowProducer, Queue, QueueEvents, Worker } from 'bullmq';
+import { BullModule, InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Injectable, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { FlowProducer, Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { BullMqClient } from '../../lib/bullmq';
 import { RedisService } from '../../lib/client/redis.service';
 import { ClusterPool } from '../../lib/cluster/cluster-pool';
 import { keySlot } from '../../lib/cluster/hash-slot';
 import { ClusterError } from '../../lib/errors/redis-pool.errors';
+import { RedisPoolModule } from '../../lib/nest/redis-pool.module';
 import { useRedisCluster } from '../harness';
 import { Closer, eventually, queueName, Tally } from './bullmq-helpers';
 
@@ -96,6 +100,48 @@ describe('BullMqClient on a ClusterPool', () => {
       async () => (await queues[0].getJobState(tree.job.id!)) === 'completed',
       'the flow',
     );
+  });
+
+  it('a Nest app on forRoot({ cluster }) with the prefix given once in forRootAsync', async () => {
+    const done: string[] = [];
+    @Processor('tagged')
+    class TaggedProcessor extends WorkerHost {
+      async process(job: Job<{ n: number }>): Promise<number> {
+        done.push(job.id!);
+        return job.data.n;
+      }
+    }
+    @Injectable()
+    class Producer {
+      constructor(@InjectQueue('tagged') readonly queue: Queue) {}
+    }
+    @Module({
+      imports: [
+        RedisPoolModule.forRoot({ cluster: { nodes: cluster().seeds() }, maxLeases: 4 }),
+        BullModule.forRootAsync({
+          inject: [RedisService],
+          useFactory: (redis: RedisService) => ({
+            connection: new BullMqClient(redis),
+            prefix: '{bull}',
+          }),
+        }),
+        BullModule.registerQueue({ name: 'tagged' }),
+      ],
+      providers: [TaggedProcessor, Producer],
+    })
+    class ClusterAppModule {}
+    const moduleRef = await Test.createTestingModule({ imports: [ClusterAppModule] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    try {
+      const { queue } = app.get(Producer);
+      expect(queue.opts.prefix).toBe('{bull}');
+      await queue.addBulk(Array.from({ length: 50 }, (_, n) => ({ name: 'j', data: { n } })));
+      await eventually(() => done.length === 50, 'the Nest processor');
+      expect(await queue.getJobCounts('completed')).toEqual({ completed: 50 });
+    } finally {
+      await app.close();
+    }
   });
 
   it('refuses a queue without a hash tag before sending (its keys span slots)', async () => {
