@@ -19,6 +19,13 @@ import { combineReplies } from './fan-out';
 import { keySlot } from './hash-slot';
 import { parseRedirection } from './redirection';
 
+/** TRYAGAIN or CLUSTERDOWN: the cluster's own "not now", retried with backoff within the deadline. */
+function isClusterBusy(error: unknown): error is ResponseError {
+  return (
+    error instanceof ResponseError && (error.code === 'TRYAGAIN' || error.code === 'CLUSTERDOWN')
+  );
+}
+
 /** Retries of cluster-wide transient failures (failover, CLUSTERDOWN, TRYAGAIN) when a call has no deadline. */
 const MAX_TRANSIENT_ATTEMPTS = 30;
 
@@ -154,6 +161,8 @@ export class ClusterRouter {
         throw error;
       }
       const remaining = call.deadline - Date.now();
+      // A backoff that overslept the deadline (a busy event loop) still reports the cluster's own answer.
+      if (remaining <= 0 && isClusterBusy(error)) throw error;
       if (remaining <= 0) {
         throw new TimeoutError(
           `${commandName(call.command)} timed out while the cluster redirected it`,
@@ -179,9 +188,7 @@ export class ClusterRouter {
   /** Failures that a moment and a fresh topology cure, when sending again cannot run the command twice. */
   private isTransient(error: unknown, call: RoutedCall): boolean {
     if (this.context.isClosed()) return false;
-    if (error instanceof ResponseError) {
-      return error.code === 'TRYAGAIN' || error.code === 'CLUSTERDOWN';
-    }
+    if (error instanceof ResponseError) return isClusterBusy(error);
     if (error instanceof NoNodeError) return true;
     // A node's pool closed because a refresh dropped it: the command never reached it.
     if (error instanceof PoolClosedError) return true;
