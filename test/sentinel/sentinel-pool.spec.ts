@@ -10,6 +10,7 @@ import type { SentinelPoolOptions } from '../../lib/sentinel/sentinel-options';
 import { startRedisSentinel, type RedisSentinelHandle } from '../harness';
 import { settleAll, uniqueName, watchUnhandledRejections } from '../pool/pool-checks';
 import { startLoad, type LoadReport } from './sentinel-load';
+import { expectNothingOpen } from './sentinel-checks';
 
 const PASSWORD = 'data-Pw-7x';
 const SENTINEL_PASSWORD = 'sentinel-Pw-9q';
@@ -44,17 +45,6 @@ async function expectClean(
   return lost;
 }
 
-/** Connections with our client name on every live data node and sentinel. */
-async function openConnections(topology: RedisSentinelHandle, name: string): Promise<number> {
-  let open = 0;
-  for (const node of [...topology.dataNodes(), ...topology.sentinels()]) {
-    if (!node.running || node.frozen) continue;
-    const list = await node.cli('CLIENT', 'LIST');
-    open += list.split('\n').filter((line) => line.includes(` name=${name} `)).length;
-  }
-  return open;
-}
-
 describe('SentinelPool', () => {
   watchUnhandledRejections();
   let topology: RedisSentinelHandle;
@@ -71,13 +61,7 @@ describe('SentinelPool', () => {
   afterEach(async () => {
     try {
       await pool?.disconnect();
-      // Nothing left open: no connection of ours on any data node or sentinel (sentinel ones carry the name too).
-      let open = await openConnections(topology, name);
-      for (let i = 0; i < 20 && open > 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        open = await openConnections(topology, name);
-      }
-      expect(open).toBe(0);
+      await expectNothingOpen(topology, name);
     } finally {
       await topology.dispose();
     }

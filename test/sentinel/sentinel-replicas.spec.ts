@@ -7,6 +7,7 @@ import {
 import { SentinelPool } from '../../lib/sentinel/sentinel-pool';
 import type { SentinelPoolOptions } from '../../lib/sentinel/sentinel-options';
 import { startRedisSentinel, type RedisNodeHandle, type RedisSentinelHandle } from '../harness';
+import { expectNothingOpen } from './sentinel-checks';
 import { uniqueName, watchUnhandledRejections } from '../pool/pool-checks';
 
 /** How often `command` ran on `node`, from INFO commandstats. */
@@ -14,17 +15,6 @@ async function calls(node: RedisNodeHandle, command: string): Promise<number> {
   const info = await node.cli('INFO', 'commandstats');
   const line = info.split('\n').find((l) => l.startsWith(`cmdstat_${command}:`));
   return line === undefined ? 0 : Number(/calls=(\d+)/.exec(line)![1]);
-}
-
-/** Connections with our client name on every live data node and sentinel. */
-async function openConnections(topology: RedisSentinelHandle, name: string): Promise<number> {
-  let open = 0;
-  for (const node of [...topology.dataNodes(), ...topology.sentinels()]) {
-    if (!node.running || node.frozen) continue;
-    const list = await node.cli('CLIENT', 'LIST');
-    open += list.split('\n').filter((line) => line.includes(` name=${name} `)).length;
-  }
-  return open;
 }
 
 /** Polls `check` until it holds (at most `timeoutMs`), for states the sentinels reach in their own time. */
@@ -49,12 +39,7 @@ describe('SentinelPool readFrom', () => {
   afterEach(async () => {
     try {
       await pool?.disconnect();
-      let open = await openConnections(topology, name);
-      for (let i = 0; i < 20 && open > 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        open = await openConnections(topology, name);
-      }
-      expect(open).toBe(0);
+      await expectNothingOpen(topology, name);
     } finally {
       pool = undefined;
       await topology.dispose();
