@@ -5,6 +5,8 @@ export { Multi } from './multi';
 export {
   Subscriber,
   type MessageHandler,
+  type BufferMessageHandler,
+  type SubscribeOptions,
   type Subscription,
   type SubscriptionKind,
   type SubscriberOptions,

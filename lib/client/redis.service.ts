@@ -14,6 +14,8 @@ import { createScript, type RedisScript, type ScriptOptions } from './script';
 import {
   Subscriber,
   type MessageHandler,
+  type BufferMessageHandler,
+  type SubscribeOptions,
   type Subscription,
   type SubscriptionKind,
 } from './subscriber';
@@ -96,6 +98,7 @@ export class RedisService extends IteratorCommands {
       timeoutMs: options.timeoutMs,
       retryable: options.retryable,
       signal: options.signal,
+      splitAcrossSlots: options.splitAcrossSlots,
     });
     const transform = spec.transform;
     return transform === undefined ? (reply as Promise<T>) : reply.then(transform);
@@ -229,32 +232,64 @@ export class RedisService extends IteratorCommands {
   /**
    * SUBSCRIBE: calls `handler(message, channel)` for each message on `channels`, from a dedicated connection that
    * resubscribes after reconnects. Resolves once the server confirmed; `unsubscribe()` on the result stops it.
+   * With `{ buffers: true }` the handler receives Buffers: the exact bytes published, binary payloads intact.
    */
-  subscribe(channels: string | readonly string[], handler: MessageHandler): Promise<Subscription> {
-    return this.subscribeTo('channel', channels, handler);
+  subscribe(channels: string | readonly string[], handler: MessageHandler): Promise<Subscription>;
+  subscribe(
+    channels: string | readonly string[],
+    handler: BufferMessageHandler,
+    options: SubscribeOptions & { buffers: true },
+  ): Promise<Subscription>;
+  subscribe(
+    channels: string | readonly string[],
+    handler: MessageHandler | BufferMessageHandler,
+    options?: SubscribeOptions,
+  ): Promise<Subscription> {
+    return this.subscribeTo('channel', channels, handler, options);
   }
 
   /** PSUBSCRIBE: like `subscribe` for glob patterns; `handler(message, channel, pattern)`. */
-  psubscribe(patterns: string | readonly string[], handler: MessageHandler): Promise<Subscription> {
-    return this.subscribeTo('pattern', patterns, handler);
+  psubscribe(patterns: string | readonly string[], handler: MessageHandler): Promise<Subscription>;
+  psubscribe(
+    patterns: string | readonly string[],
+    handler: BufferMessageHandler,
+    options: SubscribeOptions & { buffers: true },
+  ): Promise<Subscription>;
+  psubscribe(
+    patterns: string | readonly string[],
+    handler: MessageHandler | BufferMessageHandler,
+    options?: SubscribeOptions,
+  ): Promise<Subscription> {
+    return this.subscribeTo('pattern', patterns, handler, options);
   }
 
   /** SSUBSCRIBE (Redis 7+): like `subscribe` for shard channels (`spublish`). */
   ssubscribe(
     shardChannels: string | readonly string[],
     handler: MessageHandler,
+  ): Promise<Subscription>;
+  ssubscribe(
+    shardChannels: string | readonly string[],
+    handler: BufferMessageHandler,
+    options: SubscribeOptions & { buffers: true },
+  ): Promise<Subscription>;
+  ssubscribe(
+    shardChannels: string | readonly string[],
+    handler: MessageHandler | BufferMessageHandler,
+    options?: SubscribeOptions,
   ): Promise<Subscription> {
-    return this.subscribeTo('shard', shardChannels, handler);
+    return this.subscribeTo('shard', shardChannels, handler, options);
   }
 
   private subscribeTo(
     kind: SubscriptionKind,
     names: string | readonly string[],
-    handler: MessageHandler,
+    handler: MessageHandler | BufferMessageHandler,
+    options: SubscribeOptions | undefined,
   ): Promise<Subscription> {
     const list = typeof names === 'string' ? [names] : names;
     if (kind !== 'shard' || this.pool.masterPools === undefined) {
-      return this.subscriber.subscribe(kind, list, handler);
+      return this.subscriber.subscribe(kind, list, handler, options);
     }
     let subscriber: Subscriber;
     try {
@@ -262,7 +297,7 @@ export class RedisService extends IteratorCommands {
     } catch (error) {
       return Promise.reject(error);
     }
-    return subscriber.subscribe(kind, list, handler);
+    return subscriber.subscribe(kind, list, handler, options);
   }
 
   /** On a cluster, the subscriber for the slot of `names` (which must share one slot, as SSUBSCRIBE requires). */

@@ -12,6 +12,21 @@ import type { RedisReply } from '../protocol/resp.types';
  */
 export type MessageHandler = (message: string, channel: string, pattern?: string) => unknown;
 
+/**
+ * Like `MessageHandler`, in buffer mode (`{ buffers: true }`): the payload, channel and pattern as the exact bytes
+ * Redis sent, so binary payloads (MessagePack, protobuf, compressed data) arrive intact.
+ */
+export type BufferMessageHandler = (message: Buffer, channel: Buffer, pattern?: Buffer) => unknown;
+
+/** How a subscription's handler receives its messages. */
+export interface SubscribeOptions {
+  /**
+   * Deliver payloads, channels and patterns as Buffers (a `BufferMessageHandler`) rather than UTF-8 strings.
+   * @default false
+   */
+  buffers?: boolean;
+}
+
 /** Channels (SUBSCRIBE), patterns (PSUBSCRIBE) or shard channels (SSUBSCRIBE, Redis 7+). */
 export type SubscriptionKind = 'channel' | 'pattern' | 'shard';
 
@@ -55,18 +70,25 @@ const COMMANDS: Record<SubscriptionKind, { on: string; off: string }> = {
 const KINDS: readonly SubscriptionKind[] = ['channel', 'pattern', 'shard'];
 
 interface Listener {
-  handler: MessageHandler;
+  handler: MessageHandler | BufferMessageHandler;
+  buffers: boolean;
 }
 
 function text(value: RedisReply | undefined): string {
   return Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
 }
 
+function bytes(value: RedisReply | undefined): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(String(value));
+}
+
 /**
  * Pub/sub on a dedicated connection leased from the pool and kept. Every change (subscribe, unsubscribe,
  * reconnect) runs one at a time. When the connection closes, a new one is leased with exponential backoff and
  * every channel, pattern and shard channel is subscribed again, until the pool is closed. RESP2 message arrays
- * and RESP3 push frames are both understood (the connection passes either as a `push` event).
+ * and RESP3 push frames are both understood (the connection passes either as a `push` event). Messages are
+ * decoded as bytes and handed to each handler as UTF-8 strings, or as Buffers to handlers subscribed with
+ * `{ buffers: true }`.
  *
  * Events: `error` (a handler threw, or a reconnection attempt failed; only emitted when listened to),
  * `reconnect` (subscriptions restored on a new connection).
@@ -111,11 +133,32 @@ export class Subscriber extends EventEmitter {
     return this.registry.channel.size + this.registry.pattern.size + this.registry.shard.size;
   }
 
-  /** Subscribes `handler` to `names`; resolves once the server confirmed every new name. */
+  /**
+   * Subscribes `handler` to `names`; resolves once the server confirmed every new name. With `{ buffers: true }`
+   * the handler receives Buffers.
+   */
   subscribe(
     kind: SubscriptionKind,
     names: readonly string[],
     handler: MessageHandler,
+  ): Promise<Subscription>;
+  subscribe(
+    kind: SubscriptionKind,
+    names: readonly string[],
+    handler: BufferMessageHandler,
+    options: SubscribeOptions & { buffers: true },
+  ): Promise<Subscription>;
+  subscribe(
+    kind: SubscriptionKind,
+    names: readonly string[],
+    handler: MessageHandler | BufferMessageHandler,
+    options?: SubscribeOptions,
+  ): Promise<Subscription>;
+  subscribe(
+    kind: SubscriptionKind,
+    names: readonly string[],
+    handler: MessageHandler | BufferMessageHandler,
+    options: SubscribeOptions = {},
   ): Promise<Subscription> {
     const unique = [...new Set(names.map(String))];
     if (unique.length === 0) return Promise.reject(new TypeError('Nothing to subscribe to'));
@@ -123,7 +166,7 @@ export class Subscriber extends EventEmitter {
       return Promise.reject(new TypeError('A message handler is required'));
     return this.serial(async () => {
       if (this.pool.closed) throw new PoolClosedError('The pool is closed');
-      const listener: Listener = { handler };
+      const listener: Listener = { handler, buffers: options.buffers === true };
       const map = this.registry[kind];
       const fresh = unique.filter((name) => !map.has(name));
       for (const name of unique) {
@@ -134,7 +177,7 @@ export class Subscriber extends EventEmitter {
       try {
         if (this.connection === null) await this.connect();
         else if (fresh.length > 0)
-          await this.connection.executeCommand(COMMANDS[kind].on, ...fresh);
+          await this.connection.executeCommandBuffer(COMMANDS[kind].on, ...fresh);
       } catch (error) {
         this.forget(kind, unique, listener);
         if (this.count === 0) this.stop();
@@ -171,7 +214,9 @@ export class Subscriber extends EventEmitter {
     if (emptied.length > 0 && this.connection !== null) {
       // Confirmed before resolving, so no message for these names arrives after `unsubscribe()` settled. A
       // connection that dies meanwhile is replaced by one subscribed to what is left, so a failure is moot.
-      await this.connection.executeCommand(COMMANDS[kind].off, ...emptied).catch(() => undefined);
+      await this.connection
+        .executeCommandBuffer(COMMANDS[kind].off, ...emptied)
+        .catch(() => undefined);
     }
     if (this.count === 0) this.stop();
   }
@@ -206,13 +251,16 @@ export class Subscriber extends EventEmitter {
       this.pool.release(connection);
       return;
     }
+    // Bytes, not text: a binary payload decoded as UTF-8 would be mangled beyond repair. Each handler gets the
+    // form it asked for in deliver().
+    connection.decodeMessagesAsBuffers();
     this.attach(connection);
     try {
       const confirmations: Array<Promise<unknown>> = [];
       for (const kind of KINDS) {
         const names = [...this.registry[kind].keys()];
         if (names.length > 0)
-          confirmations.push(connection.executeCommand(COMMANDS[kind].on, ...names));
+          confirmations.push(connection.executeCommandBuffer(COMMANDS[kind].on, ...names));
       }
       await Promise.all(confirmations);
     } catch (error) {
@@ -251,30 +299,44 @@ export class Subscriber extends EventEmitter {
 
   private readonly onPush = (frame: RedisReply[]): void => {
     const kind = text(frame[0]);
-    if (kind === 'message') this.deliver('channel', text(frame[1]), text(frame[2]), text(frame[1]));
-    else if (kind === 'pmessage')
-      this.deliver('pattern', text(frame[1]), text(frame[3]), text(frame[2]), text(frame[1]));
-    else if (kind === 'smessage')
-      this.deliver('shard', text(frame[1]), text(frame[2]), text(frame[1]));
+    if (kind === 'message') this.deliver('channel', frame[1], frame[2], frame[1]);
+    else if (kind === 'pmessage') this.deliver('pattern', frame[1], frame[3], frame[2], frame[1]);
+    else if (kind === 'smessage') this.deliver('shard', frame[1], frame[2], frame[1]);
     else if (kind === 'sunsubscribe' && this.registry.shard.has(text(frame[1])))
       // The server dropped a shard channel we still want: its slot moved to another node. Reconnecting
       // leases on the slot's new master and subscribes there again.
       this.connection?.destroy();
   };
 
+  /** Hands a message to the handlers of `name`: `pattern` is the matching pattern of a pmessage. */
   private deliver(
     kind: SubscriptionKind,
-    name: string,
-    message: string,
-    channel: string,
-    pattern?: string,
+    name: RedisReply | undefined,
+    message: RedisReply | undefined,
+    channel: RedisReply | undefined,
+    pattern?: RedisReply,
   ): void {
-    const listeners = this.registry[kind].get(name);
+    const listeners = this.registry[kind].get(text(name));
     if (listeners === undefined) return;
-    for (const { handler } of [...listeners]) {
+    let strings: [string, string, string?] | undefined;
+    let buffers: [Buffer, Buffer, Buffer?] | undefined;
+    for (const { handler, buffers: wantsBytes } of [...listeners]) {
       try {
+        const args = wantsBytes
+          ? (buffers ??= [
+              bytes(message),
+              bytes(channel),
+              pattern === undefined ? undefined : bytes(pattern),
+            ])
+          : (strings ??= [
+              text(message),
+              text(channel),
+              pattern === undefined ? undefined : text(pattern),
+            ]);
         const outcome =
-          pattern === undefined ? handler(message, channel) : handler(message, channel, pattern);
+          pattern === undefined
+            ? (handler as (...values: unknown[]) => unknown)(args[0], args[1])
+            : (handler as (...values: unknown[]) => unknown)(args[0], args[1], args[2]);
         if (outcome instanceof Promise) outcome.catch((error: unknown) => this.report(error));
       } catch (error) {
         this.report(error);

@@ -68,6 +68,8 @@ export class Connection extends EventEmitter {
   /** Requests pending that are marked `large`. */
   private largeInFlight = 0;
   private flushScheduled = false;
+  /** When a byte last arrived, or written commands started awaiting replies: see `silentSince`. */
+  private heardAt = Date.now();
   private waitingForDrain = false;
   private readonly deadlines = new DeadlineTimer(() => this.onDeadline());
   private closeCause: Error | undefined;
@@ -155,6 +157,14 @@ export class Connection extends EventEmitter {
     return this.waitingForDrain;
   }
 
+  /**
+   * @internal Since when written commands have awaited their replies without a byte from the server (epoch ms);
+   * `Infinity` when none awaits. A frozen or black-holed server shows as an old time.
+   */
+  get silentSince(): number {
+    return this.replies.length > 0 ? this.heardAt : Infinity;
+  }
+
   /** A command was abandoned and its reply is still outstanding: new work should go elsewhere. */
   get stalled(): boolean {
     const head = this.replies.peek();
@@ -172,6 +182,16 @@ export class Connection extends EventEmitter {
    */
   executeCommand<T = RedisReply>(command: string, ...args: RedisArgument[]): Promise<T> {
     return this.executeWith<T>(command, args, false);
+  }
+
+  /**
+   * From now on, pub/sub messages (and other frames nobody awaits) decode as Buffers: the exact bytes Redis sent,
+   * binary payloads intact. Send the subscriptions with `executeCommandBuffer`, so that RESP2 messages arriving
+   * behind a confirmation decode the same way. The lease is discarded, never reused, when given back.
+   */
+  decodeMessagesAsBuffers(): void {
+    this.replies.decodeIdleAsBuffers();
+    this.lease.mustDiscard = true;
   }
 
   /** Like `executeCommand`, with strings in the reply as Buffers. */
@@ -309,6 +329,7 @@ export class Connection extends EventEmitter {
   }
 
   private readonly onSent = (request: CommandRequest): void => {
+    if (this.replies.length === 0) this.heardAt = Date.now();
     this.replies.push(request);
   };
 
@@ -327,6 +348,7 @@ export class Connection extends EventEmitter {
     const o = this.#options;
     const { socket, readyEvent } = openTransport(o, this.decoder, () => {
       this.lastActiveAt = Date.now();
+      this.heardAt = this.lastActiveAt;
     });
     const connectTimer = setTimeout(() => {
       this.destroy(

@@ -28,6 +28,8 @@ export class ReplyQueue {
   private readonly queue = new Fifo<CommandRequest>(64);
   /** The connection's subscriptions. */
   readonly pubsub = new PubSubTracker();
+  /** How strings decode while no reply is awaited (pub/sub messages, pushes): as Buffers, or as UTF-8 text. */
+  private idleBuffers = false;
 
   constructor(
     private readonly host: ReplyQueueHost,
@@ -52,6 +54,15 @@ export class ReplyQueue {
   push(request: CommandRequest): void {
     this.queue.push(request);
     if (this.queue.length === 1) this.decoder.returnBuffers = request.buffers;
+  }
+
+  /**
+   * From now on, strings in frames that arrive while no reply is awaited (pub/sub messages, RESP3 pushes) decode
+   * as Buffers: their bytes reach the listeners exactly as Redis sent them.
+   */
+  decodeIdleAsBuffers(): void {
+    this.idleBuffers = true;
+    if (this.queue.length === 0) this.decoder.returnBuffers = true;
   }
 
   /** Empties the queue, oldest first (the connection closed). */
@@ -125,7 +136,7 @@ export class ReplyQueue {
   private afterShift(request: CommandRequest): void {
     const next = this.queue.peek();
     // The decoder's string mode follows the request at the head of the queue.
-    this.decoder.returnBuffers = next !== undefined && next.buffers;
+    this.decoder.returnBuffers = next === undefined ? this.idleBuffers : next.buffers;
     this.host.shifted(request);
   }
 }

@@ -3,8 +3,7 @@ import type { Connection } from '../connection/connection';
 import { PoolClosedError, ResponseError } from '../errors/redis-pool.errors';
 import type { RedisPool } from '../pool/redis-pool.interface';
 import type { RedisReply } from '../protocol/resp.types';
-import { decodeAllAsBuffers } from './buffer-decoding';
-import { SocketIoClientClosedError, SocketIoUnsupportedError } from './socket-io.errors';
+import { SocketIoClientClosedError } from './socket-io.errors';
 import {
   PUBSUB_COMMANDS,
   PUBSUB_KINDS,
@@ -171,7 +170,7 @@ export class BufferSubscriber {
       if (this.connection === null) await this.connect(refused);
       else if (fresh.length > 0) await this.send(this.connection, kind, 'on', fresh, refused);
     } catch (error) {
-      if (error instanceof SocketIoUnsupportedError || this.pool.closed) {
+      if (this.pool.closed) {
         this.forget(kind, entries);
         if (this.registry.count === 0) await this.stop();
       } else if (this.connection === null) {
@@ -242,12 +241,8 @@ export class BufferSubscriber {
       this.pool.release(connection);
       return;
     }
-    try {
-      decodeAllAsBuffers(connection);
-    } catch (error) {
-      this.pool.release(connection);
-      throw error;
-    }
+    // MessagePack is not UTF-8: decoded as text it would be mangled beyond repair.
+    connection.decodeMessagesAsBuffers();
     this.attach(connection);
     try {
       await Promise.all(
@@ -278,7 +273,7 @@ export class BufferSubscriber {
     await Promise.all(
       this.groups(kind, names).map(async (group) => {
         try {
-          await connection.executeCommand(command, ...group);
+          await connection.executeCommandBuffer(command, ...group);
         } catch (error) {
           if (!(error instanceof ResponseError) || refused === undefined) throw error;
           for (const name of group) refused.set(failureKey(kind, name), error);
@@ -333,7 +328,7 @@ export class BufferSubscriber {
     if (connection === null) return Promise.resolve();
     connection.off('push', this.onPush);
     connection.off('close', this.onClose);
-    // Marked to be discarded (see decodeAllAsBuffers): the pool closes it rather than hand it to anyone else.
+    // Marked to be discarded (decodeMessagesAsBuffers): the pool closes it rather than hand it to anyone else.
     this.pool.release(connection);
     return connection.whenClosed();
   }

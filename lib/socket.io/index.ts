@@ -10,5 +10,5 @@ export {
   type ResolvedSocketIoClientsOptions,
   type SocketIoClientsOptions,
 } from './socket-io.options';
-export { SocketIoClientClosedError, SocketIoUnsupportedError } from './socket-io.errors';
+export { SocketIoClientClosedError } from './socket-io.errors';
 export type { BufferListener, TextListener } from './subscription-registry';

@@ -5,9 +5,3 @@ import { RedisError } from '../errors/redis-pool.errors';
  * `duplicate()` gives a working client on it.
  */
 export class SocketIoClientClosedError extends RedisError {}
-
-/**
- * The connection layer no longer lets a subscriber connection decode pub/sub payloads as raw bytes (see
- * `decodeAllAsBuffers`). Raised at subscribe time rather than delivering mangled MessagePack.
- */
-export class SocketIoUnsupportedError extends RedisError {}

@@ -1,5 +1,6 @@
 import { PoolClosedError } from '../../lib/errors/redis-pool.errors';
 import type { RedisService } from '../../lib/client/redis.service';
+import type { RedisReply } from '../../lib/protocol/resp.types';
 import { useRedisServer } from '../harness';
 import {
   PROTOCOLS,
@@ -60,6 +61,65 @@ describe.each(PROTOCOLS)('RedisService pub/sub (RESP%i)', (protocol) => {
       ['', channel],
     ]);
     await subscription.unsubscribe();
+  });
+
+  it('{ buffers: true } delivers the exact bytes published; text handlers on the same channel get strings', async () => {
+    // Not valid UTF-8: decoded as text, 0xff and the lone continuation byte would become U+FFFD.
+    const binary = Buffer.from([0xff, 0x00, 0x80, 0xc3, 0x28, 0x7f]);
+    const channel = key('bin');
+    const prefix = key('binp');
+    const shard = key('bins');
+    const bytes: Array<[Buffer, Buffer, Buffer?]> = [];
+    const texts: Received = [];
+    const onBytes = (...args: [Buffer, Buffer, Buffer?]) => bytes.push(args);
+    const subscriptions = [
+      await redis().subscribe(channel, onBytes, { buffers: true }),
+      await redis().subscribe(channel, (...args: [string, string, string?]) => texts.push(args)),
+      await redis().psubscribe(`${prefix}.*`, onBytes, { buffers: true }),
+      await redis().ssubscribe(shard, onBytes, { buffers: true }),
+    ];
+    // Published while the connection is idle and while a subscription is being confirmed (RESP2 messages then
+    // arrive as plain arrays behind a confirmation).
+    await redis().publish(channel, binary);
+    await waitFor(() => bytes.length === 1);
+    const late = redis().subscribe(key('other'), () => undefined);
+    await redis().publish(`${prefix}.x`, binary);
+    await redis().spublish(shard, binary);
+    await (await late).unsubscribe();
+    await waitFor(() => bytes.length === 3 && texts.length === 1);
+    expect(bytes).toEqual([
+      [binary, Buffer.from(channel)],
+      [binary, Buffer.from(`${prefix}.x`), Buffer.from(`${prefix}.*`)],
+      [binary, Buffer.from(shard)],
+    ]);
+    expect(bytes.every(([message]) => Buffer.isBuffer(message))).toBe(true);
+    expect(texts).toEqual([[binary.toString('utf8'), channel]]);
+    for (const subscription of subscriptions) await subscription.unsubscribe();
+  });
+
+  it('a connection that decoded messages as bytes is never handed to anyone else', async () => {
+    const pool = redis().pool;
+    const connection = await pool.getConnection();
+    const channel = key('bin');
+    await connection.executeCommand('SUBSCRIBE', channel);
+    // Switched on an idle, already subscribed connection: the next message decodes as bytes.
+    connection.decodeMessagesAsBuffers();
+    const pushed = new Promise<RedisReply[]>((resolve) => connection.once('push', resolve));
+    await redis().publish(channel, Buffer.from([0xff, 0xfe]));
+    expect(await pushed).toEqual([
+      Buffer.from('message'),
+      Buffer.from(channel),
+      Buffer.from([0xff, 0xfe]),
+    ]);
+    pool.release(connection);
+    await connection.whenClosed();
+    const next = await pool.getConnection();
+    try {
+      expect(next).not.toBe(connection);
+      await expect(next.executeCommand('ECHO', 'text')).resolves.toBe('text');
+    } finally {
+      pool.release(next);
+    }
   });
 
   it('several channels and handlers; unsubscribe removes one handler, then the channel', async () => {

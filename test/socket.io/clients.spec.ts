@@ -12,9 +12,6 @@ import {
   SocketIoClientClosedError,
   type SocketIoRedisClient,
 } from '../../lib/socket.io';
-import type { Connection } from '../../lib/connection/connection';
-import { decodeAllAsBuffers } from '../../lib/socket.io/buffer-decoding';
-import { SocketIoUnsupportedError } from '../../lib/socket.io/socket-io.errors';
 import { useRedisServer, type RedisClientInfo } from '../harness';
 import { classicServersListening, nextEvent, startIoServer, waitUntil } from './socketio-helpers';
 
@@ -168,18 +165,6 @@ describe('SocketIoRedisClient, the node-redis shape over RedisService', () => {
     expect(String((failure as Error).message)).not.toContain('wrong-pass-xyz');
     await bad.close();
     await wrong.disconnect();
-  });
-
-  it('refuses to subscribe on a connection layer whose decoder it cannot pin to bytes', async () => {
-    const connection = await pool.getConnection();
-    try {
-      const plain = Object.create(connection) as Connection;
-      Object.defineProperty(plain, 'decoder', { value: undefined });
-      expect(() => decodeAllAsBuffers(plain)).toThrow(SocketIoUnsupportedError);
-      expect(connection.lease.mustDiscard).toBe(false);
-    } finally {
-      pool.release(connection);
-    }
   });
 
   it('checks its arguments and options with typed errors', () => {
