@@ -26,6 +26,13 @@ export interface CallOptions {
    * @default false
    */
   retryable?: boolean;
+  /**
+   * On a cluster: MSET whose keys hash to different slots is split into one MSET per slot (atomic only per slot)
+   * instead of being refused with `ClusterError`; when a slot fails, a `ClusterSplitError` lists the keys written
+   * and not. MGET, DEL, UNLINK, EXISTS and TOUCH are split without asking.
+   * @default the cluster pool's `splitAcrossSlots` (false)
+   */
+  splitAcrossSlots?: boolean;
 }
 
 /** Options of `set()`. At most one expiry option may be given; Redis rejects combinations. */

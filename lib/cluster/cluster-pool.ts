@@ -22,6 +22,8 @@ import {
 import { ClusterRefresher } from './cluster-refresher';
 import { ClusterRouter } from './cluster-router';
 import { batchRoutingKey } from './command-slot';
+import { runRedirectedLease, type LeaseHost } from './cluster-lease';
+import { planSplit, runSplit, type SplitPlan } from './slot-split';
 
 export type { ClusterHealth } from './cluster-health';
 
@@ -50,6 +52,8 @@ export class ClusterPool extends PoolSurface implements RedisPool {
   private readonly refresher: ClusterRefresher;
   private readonly router: ClusterRouter;
   private readonly leases = new LeaseRegistry();
+  /** What redirected leases (`withConnection`) use of this pool. */
+  private readonly leaseHost: LeaseHost;
 
   constructor(options: ClusterPoolOptions) {
     super();
@@ -68,6 +72,17 @@ export class ClusterPool extends PoolSurface implements RedisPool {
     };
     this.refresher = new ClusterRefresher(context);
     this.router = new ClusterRouter(context, this.refresher);
+    this.leaseHost = {
+      masterFor: (key) => this.router.masterFor(key),
+      follow: (error, from) => this.router.follow(error, from),
+      lease: async (node) => {
+        if (this.closed) throw this.closedError();
+        return this.leases.track(await node.pool.getConnection(), node.pool);
+      },
+      release: (connection) => this.leases.release(connection),
+      maxRedirections: settings.maxRedirections,
+      timeoutMs: settings.commandTimeoutMs,
+    };
   }
 
   /**
@@ -92,6 +107,19 @@ export class ClusterPool extends PoolSurface implements RedisPool {
     if (table === null) {
       return this.refresher.ready().then(() => this.execute<T>(command, args, options));
     }
+    if (args.length > 1) {
+      let plan: SplitPlan | undefined;
+      try {
+        plan = planSplit(command, args, options?.splitAcrossSlots ?? this.config.splitAcrossSlots);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (plan !== undefined) {
+        return runSplit(plan, (part) =>
+          this.router.execute<RedisReply>(table, command, part, options),
+        ) as Promise<T>;
+      }
+    }
     return this.router.execute<T>(table, command, args, options);
   }
 
@@ -104,6 +132,21 @@ export class ClusterPool extends PoolSurface implements RedisPool {
     await this.refresher.ready();
     const pool = (await this.router.masterFor(key)).pool;
     return this.leases.track(await pool.getConnection(), pool);
+  }
+
+  /**
+   * Leases a connection on the master serving `key`'s slot, runs `fn` and always gives it back. When the slot
+   * moved and `fn` failed on the redirection before anything it sent took effect (MULTI queued nothing, a
+   * blocking command was refused), it runs again on the new owner (after ASKING for ASK), within
+   * `maxRedirections` and `commandTimeoutMs`; after something took effect it fails with
+   * `ClusterLeaseMovedError`, never with the raw MOVED reply.
+   */
+  override withConnection<T>(
+    fn: (connection: Connection) => Promise<T>,
+    key?: RedisArgument,
+  ): Promise<T> {
+    if (this.closed) return Promise.reject(this.closedError());
+    return this.refresher.ready().then(() => runRedirectedLease(this.leaseHost, key, fn));
   }
 
   /** Gives back a connection from `getConnection()` to its node's pool. */

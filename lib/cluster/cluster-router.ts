@@ -111,6 +111,22 @@ export class ClusterRouter {
     return node;
   }
 
+  /**
+   * Reads a MOVED/ASK reply that `from` gave a leased connection: MOVED patches the slot and asks for a refresh,
+   * as for a routed command; ASK leaves the map alone. The node to go to.
+   * @throws ClusterError for a malformed redirection.
+   */
+  follow(error: ResponseError, from: ClusterNode): { kind: 'MOVED' | 'ASK'; node: ClusterNode } {
+    const { map } = this.context;
+    const redirection = parseRedirection(error, from.address.host);
+    const node = map.node(redirection.to);
+    if (redirection.kind === 'MOVED') {
+      map.move(redirection.slot, node);
+      this.refresher.requestRefresh();
+    }
+    return { kind: redirection.kind, node };
+  }
+
   /** Ends every backoff wait now, for `disconnect()`: the waiting calls then fail as closed. */
   stop(): void {
     for (const wake of this.sleepers) wake();

@@ -75,6 +75,76 @@ export class CommandNotAllowedError extends RedisError {}
 /** A cluster-level failure: too many redirections, CROSSSLOT refused before sending, no node for a slot. */
 export class ClusterError extends RedisError {}
 
+/**
+ * A multi-key command split per slot (MGET, DEL, UNLINK, EXISTS, TOUCH, and MSET with `splitAcrossSlots`) failed
+ * in some of its slots. Each slot's part is atomic on its own, never the whole call: the key lists say where it
+ * got to. The message gives the counts and slots only (keys are command arguments); the lists are properties.
+ */
+export class ClusterSplitError extends ClusterError {
+  /** The command that was split (name only). */
+  readonly command: string;
+  /** Keys of the parts that succeeded: for MSET, the keys written. */
+  readonly succeeded: Array<string | Buffer>;
+  /** Keys of the parts that did not run (refused, or never sent): for MSET, the keys not written. */
+  readonly failed: Array<string | Buffer>;
+  /** Keys of the parts sent whose reply was lost: they may or may not have run. */
+  readonly uncertain: Array<string | Buffer>;
+  /** The error of each part that failed or is uncertain, in slot order. */
+  readonly errors: Error[];
+
+  constructor(
+    message: string,
+    details: {
+      command: string;
+      succeeded: Array<string | Buffer>;
+      failed: Array<string | Buffer>;
+      uncertain: Array<string | Buffer>;
+      errors: Error[];
+    },
+  ) {
+    super(message, { cause: details.errors[0] });
+    this.command = details.command;
+    this.succeeded = details.succeeded;
+    this.failed = details.failed;
+    this.uncertain = details.uncertain;
+    this.errors = details.errors;
+  }
+}
+
+/**
+ * A command sent to every master or every node (FLUSHALL, SCRIPT LOAD, DBSIZE...) failed on some of them after
+ * its retries: it did not silently succeed on the others. The message names the nodes.
+ */
+export class ClusterFanOutError extends ClusterError {
+  /** The command (name only). */
+  readonly command: string;
+  /** `host:port` of every node that answered it. */
+  readonly succeeded: string[];
+  /** Every node that did not, with its last error. */
+  readonly failed: Array<{ node: string; error: Error }>;
+
+  constructor(
+    message: string,
+    details: {
+      command: string;
+      succeeded: string[];
+      failed: Array<{ node: string; error: Error }>;
+    },
+  ) {
+    super(message, { cause: details.failed[0]?.error });
+    this.command = details.command;
+    this.succeeded = details.succeeded;
+    this.failed = details.failed;
+  }
+}
+
+/**
+ * The slot of a leased connection (`withConnection(fn, key)`, `multi()`, `watch()`, a blocking command) moved
+ * while the lease ran, after some of its commands had already taken effect: it cannot be re-run on the new
+ * owner without running them twice. `cause` is the redirection (`MOVED`/`ASK` `ResponseError`).
+ */
+export class ClusterLeaseMovedError extends ClusterError {}
+
 /** An option or URL is invalid. Thrown synchronously, with the password masked in any URL it shows. */
 export class ConfigurationError extends RedisError {}
 
@@ -106,5 +176,20 @@ export class TransactionAbortedError extends RedisError {
   constructor(message: string, attempts: number) {
     super(message);
     this.attempts = attempts;
+  }
+}
+
+/**
+ * A cluster node address learned from the network (CLUSTER SHARDS or SLOTS, MOVED, ASK) is outside what the
+ * cluster pool may connect to (the seeds' networks, `allowedHosts`, `natMap`): nothing was sent there, no
+ * credential above all.
+ */
+export class ClusterAddressError extends ClusterError {
+  /** The refused `host:port`, as the server gave it. */
+  readonly address: string;
+
+  constructor(message: string, address: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.address = address;
   }
 }

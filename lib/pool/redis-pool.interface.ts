@@ -52,6 +52,12 @@ export interface CommandOptions {
    * is dropped (`commandMayHaveRun: true`).
    */
   signal?: AbortSignal;
+  /**
+   * Cluster only: MSET whose keys hash to different slots is split into one MSET per slot (atomic per slot, not
+   * as a whole) instead of being refused. Overrides the cluster pool's own `splitAcrossSlots`.
+   * @default the cluster pool's `splitAcrossSlots` (false)
+   */
+  splitAcrossSlots?: boolean;
 }
 
 /** Events every pool emits; see `ConnectionPool`. */
