@@ -1,3 +1,4 @@
+import { sumCacheStats, type CacheStats } from '../client-cache/client-cache.options';
 import type { Connection } from '../connection/connection';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 import type { ConnectionPool } from '../pool/connection-pool';
@@ -181,6 +182,11 @@ export class ClusterPool extends PoolSurface implements RedisPool {
       this.router.stop();
       return Promise.all(this.map.drop(() => true, options)).then(() => undefined);
     });
+  }
+
+  /** The node pools' client-side cache counters added up: each node pool caches what it read. */
+  cacheStats(): CacheStats {
+    return sumCacheStats(Array.from(this.map.all(), (node) => node.pool));
   }
 
   /** The node pools' stats added up (`maxConnections` and `maxLeases` too: they are per node). */

@@ -22,6 +22,8 @@ export interface ConnectionOptions {
   readOnly?: boolean;
   /** Checks ROLE at the end of the handshake and fails the connection when the node has another role. */
   expectRole?: 'master' | 'slave';
+  /** Sends `CLIENT TRACKING ON` in a RESP3 handshake, for the client-side cache (RESP2 gets no pushes). */
+  tracking?: boolean;
 }
 
 /** `host:port` or the socket path, for messages. Never holds credentials. */

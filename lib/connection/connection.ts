@@ -48,6 +48,9 @@ export class Connection extends EventEmitter {
   onRoom: (() => void) | null = null;
   /** @internal See `onRoom`. */
   roomAt = 0;
+  /** @internal Told of every command run through `executeWith` (a lease's), by the client-side cache. */
+  tap: ((name: string, args: readonly RedisArgument[], settled: Promise<unknown>) => void) | null =
+    null;
 
   /** Held in a private field: `inspect()` (even with `customInspect: false`), spreading and JSON never see it. */
   readonly #options: ConnectionOptions;
@@ -240,6 +243,7 @@ export class Connection extends EventEmitter {
     const promise = settledBy<T>(request);
     if (signal !== undefined) request.watch(signal);
     this.enqueue(request);
+    if (this.tap !== null) this.tap(name, sent, promise);
     return promise;
   }
 

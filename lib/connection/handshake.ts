@@ -15,14 +15,15 @@ export interface HandshakeFailure {
 }
 
 /**
- * The steps of a RESP3 handshake: HELLO 3 (with AUTH and SETNAME folded in), then SELECT and READONLY when
- * asked for. Sent in one write.
+ * The steps of a RESP3 handshake: HELLO 3 (with AUTH and SETNAME folded in), then CLIENT TRACKING ON, SELECT and
+ * READONLY when asked for. Sent in one write.
  */
 export function helloSteps(o: ConnectionOptions, password: string | undefined): HandshakeStep[] {
   const hello: RedisArgument[] = ['3'];
   if (password !== undefined) hello.push('AUTH', o.username ?? 'default', password);
   if (o.clientName !== undefined) hello.push('SETNAME', o.clientName);
-  return [['HELLO', hello], ...afterIdentity(o)];
+  const tracking: HandshakeStep[] = o.tracking === true ? [['CLIENT', ['TRACKING', 'ON']]] : [];
+  return [['HELLO', hello], ...tracking, ...afterIdentity(o)];
 }
 
 /** The steps of a RESP2 handshake: AUTH, CLIENT SETNAME, SELECT, READONLY, or a PING when none applies. */

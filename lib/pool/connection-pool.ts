@@ -1,12 +1,9 @@
+import { ClientCache } from '../client-cache/client-cache';
+import { emptyCacheStats, type CacheStats } from '../client-cache/client-cache.options';
 import { commandFlags, READ_ONLY_FLAG, sharedPathRefusal } from '../connection/command-policy';
 import type { Connection } from '../connection/connection';
 import { addressOf } from '../connection/connection-options';
-import {
-  CommandRequest,
-  settledBy,
-  unsettled,
-  type RequestOwner,
-} from '../connection/command-request';
+import { CommandRequest, settledBy, type RequestOwner } from '../connection/command-request';
 import {
   CommandNotAllowedError,
   ConnectionError,
@@ -26,6 +23,7 @@ import { PoolSurface } from './pool-surface';
 import type { CommandOptions, PoolStats, RedisPool } from './redis-pool.interface';
 import { mergeUrlOptions } from './redis-url';
 import { SharedDispatcher } from './shared-dispatcher';
+import { sharedRequest } from './shared-request';
 import type { Waiter } from './waiter-queue';
 
 /**
@@ -54,6 +52,8 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
   private fatalError: Error | null = null;
   /** Requests waiting out a backoff before they are sent again, with their timers. */
   private readonly delayed = new Map<CommandRequest, NodeJS.Timeout>();
+  /** The client-side cache (`clientSideCache`), or `null`. */
+  private readonly cache: ClientCache | null;
 
   constructor(options: PoolOptions = {}) {
     super();
@@ -63,6 +63,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
     const config = resolvePoolOptions(merged);
     this.#config = config;
     this.address = addressOf(config.connection);
+    this.cache = config.clientSideCache === null ? null : new ClientCache(config.clientSideCache);
     this.supervisor = new ConnectionSupervisor(
       () => this.#config.connection,
       {
@@ -179,14 +180,17 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
     const refusal = sharedPathRefusal(name, sent, flags);
     if (refusal !== undefined) return Promise.reject(new CommandNotAllowedError(refusal));
     const timeoutMs = options?.timeoutMs ?? this.#config.commandTimeoutMs;
-    const request = new CommandRequest(
+    const hit = this.cache?.hit<T>(name, encoded, buffers, options?.signal);
+    if (hit !== undefined) return hit;
+    const idempotent = options?.retryable === true || (flags & READ_ONLY_FLAG) !== 0;
+    const request = sharedRequest(
+      this.cache,
       name,
+      sent,
       encoded,
       buffers,
-      timeoutMs > 0 ? Date.now() + timeoutMs : Infinity,
-      unsettled,
-      unsettled,
-      options?.retryable === true || (flags & READ_ONLY_FLAG) !== 0,
+      timeoutMs,
+      idempotent,
       this,
     );
     request.timeoutMs = timeoutMs;
@@ -244,6 +248,11 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
       maxConnections: this.#config.maxConnections,
       maxLeases: this.#config.maxLeases,
     };
+  }
+
+  /** The client-side cache's counters (all zero without `clientSideCache`). */
+  cacheStats(): CacheStats {
+    return this.cache?.stats() ?? emptyCacheStats();
   }
 
   /** Never shows credentials. */
@@ -329,6 +338,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
       return;
     }
     this.supervisor.adopt(connection);
+    this.cache?.attach(connection);
     this.fatalError = null;
     if (this.isDown) {
       this.isDown = false;

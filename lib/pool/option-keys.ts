@@ -35,6 +35,7 @@ export const POOL_OPTION_KEYS = [
   'decoderLimits',
   'readOnly',
   'expectRole',
+  'clientSideCache',
 ] as const;
 
 /** Every key of `RetryOptions` (the pool's `retry` option). */

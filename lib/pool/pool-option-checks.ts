@@ -1,4 +1,5 @@
 import { MAX_TIMER_MS } from '../utils/deadline';
+import { checkClientSideCache } from './cache-option-checks';
 import { POOL_DEFAULTS } from './pool-defaults';
 import {
   checkOptionKeys,
@@ -104,6 +105,8 @@ export function checkPoolOptions(options: unknown, extraKeys: readonly string[] 
       }
     }
   }
+  // A URL still to be merged may set the protocol; the merged options are checked again.
+  checkClientSideCache(o, pool, !given('url'));
   if (given('decoderLimits')) {
     checkOptionKeys(o.decoderLimits, DECODER_LIMIT_OPTION_KEYS, pool, 'decoderLimits.');
     const limits = o.decoderLimits as Options;

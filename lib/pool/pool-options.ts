@@ -1,5 +1,7 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { CacheLimits, ClientSideCacheOptions } from '../client-cache/client-cache.options';
 import type { ConnectionOptions } from '../connection/connection-options';
+import { checkClientSideCache, resolveCacheLimits } from './cache-option-checks';
 import type { DecoderLimits } from '../protocol/resp.types';
 import {
   DECODER_LIMIT_OPTION_KEYS,
@@ -176,6 +178,13 @@ export interface PoolOptions {
    * @default undefined (not checked)
    */
   expectRole?: 'master' | 'slave';
+  /**
+   * Client-side caching with RESP3 `CLIENT TRACKING` (needs `protocol: 3`): replies of read-only single-key
+   * commands (GET, HGETALL, SMEMBERS, ZRANGE...) are kept in the process until Redis pushes an invalidation of
+   * their key; see the README's "Client-side caching".
+   * @default undefined (no cache)
+   */
+  clientSideCache?: ClientSideCacheOptions;
 }
 
 /** Options with every default applied. */
@@ -194,6 +203,8 @@ export interface ResolvedPoolOptions {
   maxPendingPerConnection: number;
   retry: Required<RetryOptions>;
   drainTimeoutMs: number;
+  /** The client-side cache's limits, or `null` without one. */
+  clientSideCache: CacheLimits | null;
 }
 
 /*
@@ -240,6 +251,8 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (options.decoderLimits !== undefined) connection.decoderLimits = options.decoderLimits;
   if (options.readOnly === true) connection.readOnly = true;
   if (options.expectRole !== undefined) connection.expectRole = options.expectRole;
+  checkClientSideCache(options as Readonly<Record<string, unknown>>, options.name, true);
+  if (options.clientSideCache !== undefined) connection.tracking = true;
   const retry = retryOptions;
   return {
     connection,
@@ -260,5 +273,6 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
       maxDelayMs: retry.maxDelayMs ?? POOL_DEFAULTS.retry.maxDelayMs,
     },
     drainTimeoutMs: options.drainTimeoutMs ?? POOL_DEFAULTS.drainTimeoutMs,
+    clientSideCache: resolveCacheLimits(options.clientSideCache),
   };
 }

@@ -1,3 +1,4 @@
+import { CachedRead } from '../client-cache/cache-requests';
 import type { CommandRequest } from '../connection/command-request';
 import type { Connection } from '../connection/connection';
 import { PoolExhaustedError, TimeoutError } from '../errors/redis-pool.errors';
@@ -10,6 +11,12 @@ import { Fifo } from '../utils/fifo';
  * or a socket waiting for 'drain', counts as this many on its own.
  */
 export const GROW_AT_PENDING = 128;
+
+/** Queues a request; a cached read learns its connection first (its in-flight marker lives there). */
+function enqueueOn(connection: Connection, request: CommandRequest): void {
+  if (request instanceof CachedRead) request.queuedOn(connection);
+  connection.enqueue(request);
+}
 
 /** What the dispatcher needs from its pool. */
 export interface DispatchHost {
@@ -83,7 +90,7 @@ export class SharedDispatcher {
   dispatch(request: CommandRequest, bounded = true): void {
     const connection = this.pick();
     if (connection !== null) {
-      connection.enqueue(request);
+      enqueueOn(connection, request);
       return;
     }
     if (bounded && this.host.inBackoff() && !this.connections.some((c) => c.ready)) {
@@ -200,7 +207,7 @@ export class SharedDispatcher {
       const connection = this.pick();
       if (connection === null) return;
       this.backlog.shift();
-      connection.enqueue(request);
+      enqueueOn(connection, request);
     }
     this.clearBacklogTimer();
   }
