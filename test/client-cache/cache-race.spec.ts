@@ -1,0 +1,83 @@
+import { ConnectionPool } from '../../lib/pool/connection-pool';
+import { startRedisServer, type RedisServerHandle } from '../harness';
+import { expectNothingOpen, uniqueName, watchUnhandledRejections } from '../pool/pool-checks';
+import { watchConnections } from './cache-checks';
+import { ReorderProxy } from './reorder-proxy';
+
+describe('client-side cache: the read/invalidation race', () => {
+  watchUnhandledRejections();
+  const watch = watchConnections();
+  let server: RedisServerHandle;
+  let proxy: ReorderProxy;
+  let writer: ConnectionPool;
+  let pool: ConnectionPool;
+  let name: string;
+
+  beforeEach(async () => {
+    server = await startRedisServer();
+    proxy = await ReorderProxy.start(server);
+    writer = new ConnectionPool({ host: server.host, port: server.port });
+    name = uniqueName('race');
+    pool = new ConnectionPool({
+      host: server.host,
+      port: proxy.port,
+      clientName: name,
+      protocol: 3,
+      maxConnections: 1,
+      clientSideCache: {},
+    });
+    await pool.executeCommand('PING');
+  });
+  afterEach(async () => {
+    proxy.release();
+    await expectNothingOpen(pool, server, name);
+    await writer.disconnect();
+    await proxy.close();
+    await server.dispose();
+  });
+
+  it('does not store a reply whose key was invalidated while it was on its way', async () => {
+    await writer.executeCommand('SET', 'k', 'v1');
+    proxy.hold();
+    const read = pool.executeCommand('GET', 'k');
+    await proxy.replyHeld();
+    // The server ran the GET (tracking k for this connection) and replied; the reply is held. Now k changes:
+    // the server pushes the invalidation, and the proxy lets it overtake the reply.
+    const pushed = watch.invalidated('k');
+    await writer.executeCommand('SET', 'k', 'v2');
+    await pushed;
+    proxy.release();
+    // The caller's read ran before the write, so the old value is its honest answer; it must not be kept.
+    await expect(read).resolves.toBe('v1');
+    expect(pool.cacheStats()).toMatchObject({ entries: 0, misses: 1 });
+    await expect(pool.executeCommand('GET', 'k')).resolves.toBe('v2');
+    await expect(pool.executeCommand('GET', 'k')).resolves.toBe('v2');
+    expect(pool.cacheStats()).toMatchObject({ entries: 1, hits: 1, misses: 2 });
+  });
+
+  it('stores a held reply when no invalidation overtook it', async () => {
+    await writer.executeCommand('SET', 'k', 'v1');
+    proxy.hold();
+    const read = pool.executeCommand('GET', 'k');
+    await proxy.replyHeld();
+    proxy.release();
+    await expect(read).resolves.toBe('v1');
+    expect(pool.cacheStats()).toMatchObject({ entries: 1 });
+    await expect(pool.executeCommand('GET', 'k')).resolves.toBe('v1');
+    expect(pool.cacheStats().hits).toBe(1);
+  });
+
+  it('an invalidation of another key does not spoil the read in flight', async () => {
+    await writer.executeCommand('MSET', 'k', 'v1', 'other', 'x');
+    await pool.executeCommand('GET', 'other');
+    proxy.hold();
+    const read = pool.executeCommand('GET', 'k');
+    await proxy.replyHeld();
+    const pushed = watch.invalidated('other');
+    await writer.executeCommand('SET', 'other', 'y');
+    await pushed;
+    proxy.release();
+    await expect(read).resolves.toBe('v1');
+    expect(pool.cacheStats()).toMatchObject({ entries: 1 });
+  });
+});
