@@ -27,6 +27,7 @@ export { parseSentinelUrl } from './sentinel/sentinel-url';
 export type { NodeAddress } from './cluster/cluster-topology';
 export { keySlot, SLOT_COUNT } from './cluster/hash-slot';
 export type { BatchCommand } from './pool/redis-pool.interface';
+export * from './observability';
 export * from './client';
 export { RedisPoolModule } from './nest/redis-pool.module';
 export { REDIS_UNAVAILABLE_BODY, RedisUnavailableFilter } from './nest/redis-unavailable.filter';

@@ -1,4 +1,5 @@
 import type { Connection } from '../connection/connection';
+import { resumeCommandTracing, suspendCommandTracing } from '../observability/trace';
 import type { RedisReply } from '../protocol/resp.types';
 import { raceAbort } from './abort';
 import type { CommandSpec } from './command-runner';
@@ -36,20 +37,26 @@ export async function sendInChunks(
   do {
     const end = Math.min(specs.length, start + BATCH_CHUNK_SIZE);
     const round: Array<Promise<void>> = [];
-    for (let i = start; i < end; i++) {
-      const spec = specs[i];
-      round.push(
-        connection.executeWith<RedisReply>(spec.command, spec.args, spec.buffers, timeoutMs).then(
-          (reply) => {
-            settled[i] = reply;
-          },
-          (error: unknown) => {
-            settled[i] = toError(error);
-          },
-        ),
-      );
+    // The batch is traced as one operation (nestjs-redis-pool:batch), not command by command.
+    suspendCommandTracing();
+    try {
+      for (let i = start; i < end; i++) {
+        const spec = specs[i];
+        round.push(
+          connection.executeWith<RedisReply>(spec.command, spec.args, spec.buffers, timeoutMs).then(
+            (reply) => {
+              settled[i] = reply;
+            },
+            (error: unknown) => {
+              settled[i] = toError(error);
+            },
+          ),
+        );
+      }
+      if (end === specs.length) beforeLast?.();
+    } finally {
+      resumeCommandTracing();
     }
-    if (end === specs.length) beforeLast?.();
     await raceAbort(Promise.all(round), signal, onAbort);
     start = end;
   } while (start < specs.length);

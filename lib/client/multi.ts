@@ -4,6 +4,15 @@ import { unsupported } from '../connection/command-policy';
 import { CommandNotAllowedError, ResponseError } from '../errors/redis-pool.errors';
 import type { RedisReply } from '../protocol/resp.types';
 import { raceAbort } from './abort';
+import type { BatchTraceContext } from '../observability/command-context';
+import { batchChannel } from '../observability/channels';
+import {
+  batchContext,
+  batchTarget,
+  resumeCommandTracing,
+  suspendCommandTracing,
+  traceBatch,
+} from '../observability/trace';
 import { sendInChunks, transformSettled, type Settled } from './command-batch';
 import type { CommandSpec } from './command-runner';
 import type { ConnectionSource } from './connection-source';
@@ -45,9 +54,18 @@ export class Multi<R extends unknown[] = []> extends ScanCommands<'multi', R> {
    * refused a command before EXEC, in which case nothing ran. Rejects with `TypeError`, `RangeError` or
    * `CommandNotAllowedError` before sending anything when the client itself would refuse one of the commands.
    */
-  async exec(): Promise<BatchResults<R> | null> {
+  exec(): Promise<BatchResults<R> | null> {
     const specs = this.queued;
     this.queued = [];
+    if (!batchChannel.hasSubscribers) return this.execBatch(specs, undefined);
+    const context = batchContext('MULTI', specs);
+    return traceBatch(context, () => this.execBatch(specs, context));
+  }
+
+  private async execBatch(
+    specs: CommandSpec[],
+    context: BatchTraceContext | undefined,
+  ): Promise<BatchResults<R> | null> {
     // A command the client would refuse mid-transaction (a bad argument, one over 512 MB, a refused command)
     // would leave EXEC with fewer results than commands: refuse the whole transaction before MULTI instead.
     for (const spec of specs) {
@@ -57,6 +75,7 @@ export class Multi<R extends unknown[] = []> extends ScanCommands<'multi', R> {
     }
     const { signal } = this.options;
     const connection = await this.source.acquire(signal, specs);
+    batchTarget(context, connection);
     let discard = false;
     try {
       return await this.execOn(connection, specs, () => {
@@ -74,7 +93,9 @@ export class Multi<R extends unknown[] = []> extends ScanCommands<'multi', R> {
   ): Promise<BatchResults<R> | null> {
     const { timeoutMs, signal } = this.options;
     const buffers = specs.some((spec) => spec.buffers);
+    suspendCommandTracing();
     const multi = connection.executeWith('MULTI', [], false, timeoutMs);
+    resumeCommandTracing();
     multi.catch(() => undefined);
     let exec: Promise<RedisReply> | undefined;
     // Queuing replies are all 'QUEUED' or an error, so no buffer decoding is needed before EXEC.

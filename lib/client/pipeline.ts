@@ -1,3 +1,6 @@
+import type { BatchTraceContext } from '../observability/command-context';
+import { batchChannel } from '../observability/channels';
+import { batchContext, batchTarget, traceBatch } from '../observability/trace';
 import { sendInChunks, transformSettled, type Settled } from './command-batch';
 import type { CommandSpec } from './command-runner';
 import type { ConnectionSource } from './connection-source';
@@ -46,14 +49,24 @@ export class Pipeline<R extends unknown[] = []> extends ScanCommands<'pipeline',
    * so the pipeline may be filled and run again. Rejects only when no connection could be leased, or with
    * `AbortError` (the lease is then discarded).
    */
-  async exec(): Promise<BatchResults<R>> {
+  exec(): Promise<BatchResults<R>> {
     const specs = this.queued;
     this.queued = [];
+    if (!batchChannel.hasSubscribers) return this.execBatch(specs, undefined);
+    const context = batchContext('PIPELINE', specs);
+    return traceBatch(context, () => this.execBatch(specs, context));
+  }
+
+  private async execBatch(
+    specs: CommandSpec[],
+    context: BatchTraceContext | undefined,
+  ): Promise<BatchResults<R>> {
     const { signal, timeoutMs } = this.options;
     if (this.source.sendBatch !== undefined) {
       return this.resultsOf(specs, await this.source.sendBatch(specs, timeoutMs, signal));
     }
     const connection = await this.source.acquire(signal, specs);
+    batchTarget(context, connection);
     let discard = false;
     try {
       const settled = await sendInChunks(connection, specs, timeoutMs, signal, undefined, () => {

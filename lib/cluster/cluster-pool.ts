@@ -5,6 +5,7 @@ import type { ConnectionPool } from '../pool/connection-pool';
 import { LeaseRegistry } from '../pool/lease-registry';
 import { PoolSurface } from '../pool/pool-surface';
 import {
+  addStats,
   emptyStats,
   type BatchCommand,
   type CommandOptions,
@@ -194,7 +195,7 @@ export class ClusterPool extends PoolSurface implements RedisPool {
     const total = emptyStats();
     for (const node of this.map.all()) {
       const stats = node.pool.stats();
-      for (const key of Object.keys(total) as Array<keyof PoolStats>) total[key] += stats[key];
+      addStats(total, stats);
     }
     return total;
   }

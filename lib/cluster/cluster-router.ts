@@ -17,6 +17,7 @@ import type { CommandKeyTable } from './command-keys';
 import { ANY_SLOT, commandSlot } from './command-slot';
 import { combineReplies } from './fan-out';
 import { keySlot } from './hash-slot';
+import { publishRedirection } from '../observability/channels';
 import { parseRedirection } from './redirection';
 
 /** TRYAGAIN or CLUSTERDOWN: the cluster's own "not now", retried with backoff within the deadline. */
@@ -119,6 +120,7 @@ export class ClusterRouter {
   follow(error: ResponseError, from: ClusterNode): { kind: 'MOVED' | 'ASK'; node: ClusterNode } {
     const { map } = this.context;
     const redirection = parseRedirection(error, from.address.host);
+    publishRedirection(redirection, from.address);
     const node = map.node(redirection.to);
     if (redirection.kind === 'MOVED') {
       map.move(redirection.slot, node);

@@ -1,4 +1,5 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { ConnectionTelemetry } from '../observability/command-context';
 import type { DecoderLimits } from '../protocol/resp.types';
 
 /** What one connection needs, with every default already applied by the pool. */
@@ -22,6 +23,8 @@ export interface ConnectionOptions {
   readOnly?: boolean;
   /** Checks ROLE at the end of the handshake and fails the connection when the node has another role. */
   expectRole?: 'master' | 'slave';
+  /** The pool's telemetry (name, target, counters); set by the pool, absent for a bare connection. */
+  telemetry?: ConnectionTelemetry;
   /** Sends `CLIENT TRACKING ON` in a RESP3 handshake, for the client-side cache (RESP2 gets no pushes). */
   tracking?: boolean;
 }

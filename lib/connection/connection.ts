@@ -17,6 +17,8 @@ import { Outbox } from './outbox';
 import { ReplyQueue } from './reply-queue';
 import { DeadlineTimer, expireRequests } from './request-deadlines';
 import { openTransport, type SocketLike } from './transport';
+import type { ConnectionTelemetry } from '../observability/command-context';
+import { commandTracing, traceLeased } from '../observability/trace';
 
 let nextConnectionId = 1;
 
@@ -244,7 +246,12 @@ export class Connection extends EventEmitter {
     if (signal !== undefined) request.watch(signal);
     this.enqueue(request);
     if (this.tap !== null) this.tap(name, sent, promise);
-    return promise;
+    return commandTracing() ? traceLeased(promise, this.#options, this.id, name, sent) : promise;
+  }
+
+  /** @internal The pool's telemetry (no credential), for traces. */
+  get telemetry(): ConnectionTelemetry | undefined {
+    return this.#options.telemetry;
   }
 
   /**
@@ -429,6 +436,8 @@ export class Connection extends EventEmitter {
     const { commandTimeoutMs } = this.#options;
     const written = expireRequests(this.replies, now, this.address, commandTimeoutMs);
     const unwritten = expireRequests(this.outbox, now, this.address, commandTimeoutMs);
+    const telemetry = this.#options.telemetry;
+    if (telemetry !== undefined) telemetry.commandTimeouts += written.expired + unwritten.expired;
     // Withdrawn requests leave the outbox now, not at a write that a frozen socket may never allow.
     if (unwritten.expired > 0) this.outbox.compact(this.onDropped);
     let next = Math.min(written.next, unwritten.next);

@@ -23,6 +23,9 @@ import { PoolSurface } from './pool-surface';
 import type { CommandOptions, PoolStats, RedisPool } from './redis-pool.interface';
 import { mergeUrlOptions } from './redis-url';
 import { SharedDispatcher } from './shared-dispatcher';
+import { commandChannel } from '../observability/channels';
+import { PoolTelemetry } from '../observability/pool-telemetry';
+import { traceDispatch } from '../observability/trace';
 import { sharedRequest } from './shared-request';
 import type { Waiter } from './waiter-queue';
 
@@ -52,6 +55,8 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
   private fatalError: Error | null = null;
   /** Requests waiting out a backoff before they are sent again, with their timers. */
   private readonly delayed = new Map<CommandRequest, NodeJS.Timeout>();
+  /** @internal Counters, the lease-wait histogram and the diagnostics channels (lib/observability). */
+  readonly telemetry: PoolTelemetry;
   /** The client-side cache (`clientSideCache`), or `null`. */
   private readonly cache: ClientCache | null;
 
@@ -63,6 +68,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
     const config = resolvePoolOptions(merged);
     this.#config = config;
     this.address = addressOf(config.connection);
+    this.telemetry = PoolTelemetry.attach(this, config.connection, merged.name);
     this.cache = config.clientSideCache === null ? null : new ClientCache(config.clientSideCache);
     this.supervisor = new ConnectionSupervisor(
       () => this.#config.connection,
@@ -77,6 +83,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
         closed: (connection, cause) => this.onClosed(connection, cause),
         maintain: () => this.maintain(),
       },
+      this.telemetry,
     );
     this.dispatcher = new SharedDispatcher(
       {
@@ -91,6 +98,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
         maxQueueLength: config.maxQueueLength,
         maxPendingPerConnection: config.maxPendingPerConnection,
       },
+      this.telemetry,
     );
     this.leases = new LeaseManager(
       {
@@ -118,6 +126,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
         connectTimeoutMs: config.connection.connectTimeoutMs,
         db: config.connection.db,
       },
+      this.telemetry,
     );
     for (let i = 0; i < config.minIdle; i++) this.supervisor.spawn(null);
   }
@@ -196,6 +205,9 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
     request.timeoutMs = timeoutMs;
     const promise = settledBy<T>(request);
     if (options?.signal !== undefined) request.watch(options.signal);
+    if (commandChannel.hasSubscribers) {
+      return traceDispatch(this.telemetry, name, sent, this.dispatcher, request, promise);
+    }
     this.dispatcher.dispatch(request);
     return promise;
   }
@@ -233,9 +245,11 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
     let idle = this.leases.spareCount;
     const queued = this.dispatcher.queued;
     let pending = queued;
+    let deepest = 0;
     for (const connection of this.dispatcher.connections) {
       if (connection.pending === 0) idle++;
       pending += connection.pending;
+      if (connection.pending > deepest) deepest = connection.pending;
     }
     return {
       total: this.supervisor.all.size,
@@ -247,6 +261,8 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
       waiting: this.leases.waiters.length,
       maxConnections: this.#config.maxConnections,
       maxLeases: this.#config.maxLeases,
+      deepestPipeline: deepest,
+      ...this.telemetry.stats(),
     };
   }
 
@@ -274,9 +290,13 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
    */
   retry(request: CommandRequest, error: ConnectionError): boolean {
     if (this.closed || request.attempts >= this.#config.retry.attempts) return false;
-    if (error.commandMayHaveRun && (!request.idempotent || request.diedInFlight > 1)) return false;
+    if (error.commandMayHaveRun && (!request.idempotent || request.diedInFlight > 1)) {
+      this.telemetry.resendsRefused++;
+      return false;
+    }
     if (Date.now() >= request.deadline) return false;
     request.attempts++;
+    this.telemetry.retries++;
     request.written = false;
     this.dispatcher.dispatch(request, false);
     return true;
@@ -289,6 +309,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
     const delay = backoffDelay(request.attempts + 1, baseDelayMs, maxDelayMs);
     if (Date.now() + delay >= request.deadline) return false;
     request.attempts++;
+    this.telemetry.retries++;
     request.written = false;
     this.supervisor.lastError = error;
     const timer = setTimeout(() => {

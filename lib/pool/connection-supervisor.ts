@@ -2,6 +2,8 @@ import { Connection } from '../connection/connection';
 import type { ConnectionOptions } from '../connection/connection-options';
 import { AuthenticationError, ResponseError } from '../errors/redis-pool.errors';
 import { timerDelay } from '../utils/deadline';
+import type { PoolTelemetry } from '../observability/pool-telemetry';
+import { whenReadyTraced } from '../observability/trace';
 import { backoffDelay } from './backoff';
 import type { Waiter } from './waiter-queue';
 
@@ -72,6 +74,7 @@ export class ConnectionSupervisor {
     private readonly options: () => ConnectionOptions,
     private readonly settings: SupervisorSettings,
     private readonly host: SupervisorHost,
+    private readonly telemetry?: PoolTelemetry,
   ) {}
 
   /** Connections being opened. */
@@ -102,12 +105,14 @@ export class ConnectionSupervisor {
   /** Opens one connection; `waiter` is the lease request it is opened for, or `null` for the shared path. */
   spawn(waiter: Waiter | null): void {
     if (this.stopped) return;
-    const connection = Connection.open(this.options());
+    const options = this.options();
+    const connection = Connection.open(options);
     this.connecting.set(connection, waiter);
     if (waiter === null) this.sharedAttempts++;
-    connection.whenReady().then(
+    whenReadyTraced(connection, options).then(
       () => {
         this.settle(connection);
+        this.telemetry?.opened(connection);
         this.host.opened(connection, waiter);
       },
       (error: Error) => {
@@ -173,6 +178,7 @@ export class ConnectionSupervisor {
       this.lifetimes.set(connection, maxLifetimeMs * (0.9 + Math.random() * 0.2));
     connection.once('close', (cause?: Error) => {
       this.all.delete(connection);
+      this.telemetry?.closed(connection, cause);
       this.host.closed(connection, cause);
       if (this.all.size === 0) this.stopMaintenance();
     });

@@ -1,6 +1,7 @@
 import type { Connection } from '../connection/connection';
 import { PoolExhaustedError } from '../errors/redis-pool.errors';
 import { timerDelay } from '../utils/deadline';
+import type { PoolTelemetry } from '../observability/pool-telemetry';
 import { restoreLease } from './lease-restore';
 import { WaiterQueue, type Waiter } from './waiter-queue';
 
@@ -55,6 +56,7 @@ export class LeaseManager {
   constructor(
     private readonly host: LeaseHost,
     private readonly settings: LeaseSettings,
+    private readonly telemetry?: PoolTelemetry,
   ) {}
 
   /** Room in the budget for one more connection opened for a waiter. */
@@ -77,6 +79,7 @@ export class LeaseManager {
       const idle = this.spare.pop() ?? this.host.takeIdleShared();
       if (idle !== null) {
         this.hold(idle);
+        this.telemetry?.leased(idle, 0);
         return this.checkHealth(idle);
       }
     }
@@ -87,14 +90,17 @@ export class LeaseManager {
         new PoolExhaustedError(`Too many callers waiting for a connection to ${this.host.address}`),
       );
     }
+    const waitingSince = this.telemetry?.waitStarted(this.waiters.length + 1) ?? 0;
     return new Promise<Connection>((resolve, reject) => {
       const waiter: Waiter = {
         resolve: (connection) => {
           clearWaiterTimer(waiter);
+          this.telemetry?.leased(connection, this.telemetry.waitEnded(waitingSince, 'acquired'));
           this.checkHealth(connection).then(resolve, reject);
         },
         reject: (error) => {
           clearWaiterTimer(waiter);
+          this.telemetry?.waitEnded(waitingSince, 'failed');
           reject(error);
         },
         timer: null,
@@ -106,6 +112,7 @@ export class LeaseManager {
         waiter.timer = setTimeout(() => {
           waiter.timer = null;
           this.waiters.remove(waiter);
+          this.telemetry?.waitEnded(waitingSince, 'timeout');
           reject(
             new PoolExhaustedError(
               `No connection to ${this.host.address} became free within ${acquireTimeoutMs} ms (${this.leased.size} of ${maxLeases} leases held)`,
@@ -121,6 +128,7 @@ export class LeaseManager {
   /** Gives a lease back: restored and passed on, or discarded (see `restoreLease`). */
   release(connection: Connection): void {
     if (!this.leased.has(connection)) return;
+    this.telemetry?.released(connection);
     const closed = this.host.closed();
     const restored = closed ? false : restoreLease(connection, this.settings.db);
     if (restored === true) {
@@ -168,6 +176,7 @@ export class LeaseManager {
   closed(connection: Connection): void {
     const at = this.spare.indexOf(connection);
     if (at !== -1) this.spare.splice(at, 1);
+    this.telemetry?.released(connection);
     if (this.leased.delete(connection) && !this.host.closed()) this.afterLeaseFreed();
   }
 

@@ -35,7 +35,9 @@ export interface RetryOptions {
 /** Options of a `ConnectionPool`. */
 export interface PoolOptions {
   /**
-   * The pool's name in error messages (the Nest module passes its registration name).
+   * The pool's name in error messages (the Nest module passes its registration name), and its
+   * `db.client.connection.pool.name` in traces and metrics (`nestjs-redis-pool/otel`), where a pool without one
+   * is named `host:port/db`.
    * @default 'default'
    */
   name?: string;

@@ -21,6 +21,44 @@ export interface PoolStats {
   maxConnections: number;
   /** Most exclusive leases at once. */
   maxLeases: number;
+  /** The most replies outstanding on one shared connection (the deepest multiplexed pipeline) right now. */
+  deepestPipeline: number;
+  /**
+   * Lease waits and queued commands that timed out waiting for a connection, since the pool started
+   * (`db.client.connection.timeouts`).
+   */
+  timeouts: number;
+  /** Commands that timed out after they were handed to a connection, since the pool started. */
+  commandTimeouts: number;
+  /** Connections opened to replace one lost (closed by an error while the pool was open). */
+  reconnects: number;
+  /** Commands sent again after their connection failed (or the server was LOADING). */
+  retries: number;
+  /** Commands not sent again because they had been written and may have run (at-most-once). */
+  resendsRefused: number;
+  /** Median wait for an exclusive lease over the last one to two minutes, in ms (immediate leases count as 0). */
+  leaseWaitP50Ms: number;
+  /** 99th percentile of the lease waits over the last one to two minutes, in ms. */
+  leaseWaitP99Ms: number;
+  /** Longest lease wait over the last one to two minutes, in ms. */
+  leaseWaitMaxMs: number;
+}
+
+/** Stats that are a level or a percentile, not a count: a sum over pools takes their maximum instead. */
+const MAX_OVER_POOLS: ReadonlySet<keyof PoolStats> = new Set<keyof PoolStats>([
+  'deepestPipeline',
+  'leaseWaitP50Ms',
+  'leaseWaitP99Ms',
+  'leaseWaitMaxMs',
+]);
+
+/** Adds one pool's stats into a total (a cluster's): counts add up, levels and percentiles take the maximum. */
+export function addStats(total: PoolStats, stats: PoolStats): void {
+  for (const key of Object.keys(total) as Array<keyof PoolStats>) {
+    total[key] = MAX_OVER_POOLS.has(key)
+      ? Math.max(total[key], stats[key])
+      : total[key] + stats[key];
+  }
 }
 
 /** Stats of a pool with no connection, and the given bounds. */
@@ -35,6 +73,15 @@ export function emptyStats(maxConnections = 0, maxLeases = maxConnections): Pool
     waiting: 0,
     maxConnections,
     maxLeases,
+    deepestPipeline: 0,
+    timeouts: 0,
+    commandTimeouts: 0,
+    reconnects: 0,
+    retries: 0,
+    resendsRefused: 0,
+    leaseWaitP50Ms: 0,
+    leaseWaitP99Ms: 0,
+    leaseWaitMaxMs: 0,
   };
 }
 

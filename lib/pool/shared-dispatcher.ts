@@ -59,6 +59,8 @@ export class SharedDispatcher {
   constructor(
     private readonly host: DispatchHost,
     private readonly limits: DispatchLimits,
+    /** Counts commands that timed out waiting for a connection. */
+    private readonly telemetry?: { timeouts: number },
   ) {}
 
   /**
@@ -255,6 +257,7 @@ export class SharedDispatcher {
       if (r.done) continue;
       if (r.deadline <= now) {
         const cause = this.host.lastConnectError();
+        if (this.telemetry !== undefined) this.telemetry.timeouts++;
         r.reject(
           new TimeoutError(
             `${r.name} to ${this.host.address} timed out waiting for a connection${cause !== null ? ` (last error: ${cause.message})` : ''}`,

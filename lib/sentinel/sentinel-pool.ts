@@ -15,6 +15,7 @@ import {
   type PoolStats,
   type RedisPool,
 } from '../pool/redis-pool.interface';
+import { publishFailover } from '../observability/channels';
 import { emitSafely } from '../utils/safe-emit';
 import { addressKey, SentinelClient } from './sentinel-client';
 import {
@@ -373,6 +374,7 @@ export class SentinelPool extends PoolSurface implements RedisPool {
     } else {
       this.retire(previous.pool);
       emitSafely(this, 'failover', { from: previous.key, to: key } satisfies FailoverEvent);
+      publishFailover(this.#node.name ?? 'default', previous.key, key);
     }
     return next;
   }

@@ -89,6 +89,15 @@ describe('RedisHealthIndicator', () => {
       waiting: 0,
       maxConnections: 2,
       maxLeases: 2,
+      deepestPipeline: expect.any(Number),
+      timeouts: 0,
+      commandTimeouts: 0,
+      reconnects: 0,
+      retries: 0,
+      resendsRefused: 0,
+      leaseWaitP50Ms: expect.any(Number),
+      leaseWaitP99Ms: expect.any(Number),
+      leaseWaitMaxMs: expect.any(Number),
     });
     expect(await get(app, '/health?pool=cache')).toMatchObject({
       status: 200,

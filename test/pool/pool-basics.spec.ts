@@ -485,6 +485,15 @@ describe('ConnectionPool', () => {
         waiting: 0,
         maxConnections: 4,
         maxLeases: 4,
+        deepestPipeline: 0,
+        timeouts: 0,
+        commandTimeouts: 0,
+        reconnects: 0,
+        retries: 0,
+        resendsRefused: 0,
+        leaseWaitP50Ms: 0,
+        leaseWaitP99Ms: 0,
+        leaseWaitMaxMs: 0,
       });
       const secretPool = new ConnectionPool({ port: 1, host: '127.0.0.1', password: 'hunter2' });
       expect(inspect(secretPool)).not.toContain('hunter2');
