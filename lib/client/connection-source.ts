@@ -1,7 +1,7 @@
 import type { Connection } from '../connection/connection';
 import type { RedisPool } from '../pool/redis-pool.interface';
 import type { RedisReply } from '../protocol/resp.types';
-import { raceAbort } from './abort';
+import { abortError, raceAbort } from './abort';
 import { BATCH_CHUNK_SIZE, toError, type Settled } from './command-batch';
 import type { CommandSpec } from './command-runner';
 
@@ -20,6 +20,15 @@ export interface ConnectionSource {
     timeoutMs: number | undefined,
     signal: AbortSignal | undefined,
   ): Promise<Settled[]>;
+  /**
+   * Present for pools that route by key (a cluster): runs `fn` on a lease where the batch's slot lives, through
+   * the pool's `withConnection`, which runs it again on the new owner when the slot moved before anything ran.
+   */
+  lease?<T>(
+    signal: AbortSignal | undefined,
+    batch: readonly CommandSpec[],
+    fn: (connection: Connection) => Promise<T>,
+  ): Promise<T>;
 }
 
 /** Leases from the pool for each batch and gives the lease back after it. */
@@ -36,6 +45,18 @@ export function poolSource(pool: RedisPool): ConnectionSource {
   };
   if (pool.masterPools !== undefined) {
     source.sendBatch = (specs, timeoutMs, signal) => sendRouted(pool, specs, timeoutMs, signal);
+  }
+  const routingKey = pool.routingKey?.bind(pool);
+  if (routingKey !== undefined) {
+    source.lease = async (signal, batch, fn) =>
+      raceAbort(
+        pool.withConnection((connection) => {
+          // Aborted while waiting for the lease: nothing is sent.
+          if (signal?.aborted === true) return Promise.reject(abortError(signal));
+          return fn(connection);
+        }, routingKey(batch)),
+        signal,
+      );
   }
   return source;
 }

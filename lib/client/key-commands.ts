@@ -11,7 +11,7 @@ function expiryArgs(key: RedisKey, amount: number, condition?: ExpireCondition):
   return condition === undefined ? [key, amount] : [key, amount, condition];
 }
 
-/** Key commands: DEL, UNLINK, EXISTS, EXPIRE and friends, TTL, PERSIST, TYPE, RENAME, COPY. */
+/** Key commands: DEL, UNLINK, EXISTS, TOUCH, EXPIRE and friends, TTL, PERSIST, TYPE, RENAME, COPY. */
 export abstract class KeyCommands<K extends ChainKind, R extends unknown[]> extends StringCommands<
   K,
   R
@@ -29,6 +29,11 @@ export abstract class KeyCommands<K extends ChainKind, R extends unknown[]> exte
   /** EXISTS: how many of the keys exist (a key named twice counts twice). */
   exists(...keys: RedisKey[]): Chained<K, R, number> {
     return this.send('EXISTS', keys, asNumber);
+  }
+
+  /** TOUCH: how many of the keys exist; their last access time is updated. */
+  touch(...keys: RedisKey[]): Chained<K, R, number> {
+    return this.send('TOUCH', keys, asNumber);
   }
 
   /** EXPIRE: whether the timeout was set (`false` for a missing key or an unmet condition). */

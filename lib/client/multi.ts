@@ -74,6 +74,18 @@ export class Multi<R extends unknown[] = []> extends ScanCommands<'multi', R> {
       if (refusal !== undefined) throw new CommandNotAllowedError(refusal);
     }
     const { signal } = this.options;
+    if (this.source.lease !== undefined) {
+      return this.source.lease(signal, specs, async (connection) => {
+        let discard = false;
+        try {
+          return await this.execOn(connection, specs, () => {
+            discard = true;
+          });
+        } finally {
+          if (discard) connection.destroy();
+        }
+      });
+    }
     const connection = await this.source.acquire(signal, specs);
     batchTarget(context, connection);
     let discard = false;

@@ -1,3 +1,4 @@
+import type { Connection } from '../connection/connection';
 import type { RedisPool } from '../pool/redis-pool.interface';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 import { raceAbort } from './abort';
@@ -111,13 +112,7 @@ export class RedisService extends IteratorCommands {
   private async runLeased<T>(spec: CommandSpec<T>, options: CallOptions): Promise<T> {
     const { signal, timeoutMs } = options;
     const pool = this.pool;
-    const connection = await raceAbort(
-      pool.getConnection(pool.routingKey?.([spec])),
-      signal,
-      undefined,
-      (late) => pool.release(late),
-    );
-    try {
+    const block = async (connection: Connection): Promise<T> => {
       const reply = await connection.executeWith<RedisReply>(
         spec.command,
         spec.args,
@@ -126,6 +121,16 @@ export class RedisService extends IteratorCommands {
         signal,
       );
       return spec.transform === undefined ? (reply as T) : spec.transform(reply);
+    };
+    // On a cluster the lease follows its slot: a blocking command refused with MOVED/ASK runs on the new owner.
+    if (pool.routingKey !== undefined) {
+      return raceAbort(pool.withConnection(block, pool.routingKey([spec])), signal);
+    }
+    const connection = await raceAbort(pool.getConnection(), signal, undefined, (late) =>
+      pool.release(late),
+    );
+    try {
+      return await block(connection);
     } finally {
       pool.release(connection);
     }
@@ -212,11 +217,13 @@ export class RedisService extends IteratorCommands {
   /**
    * Leases a connection, runs `fn` with a client on it (every helper, blocking commands, stateful commands via
    * `executeCommand`), and always gives the lease back: state the callback changed (SELECT, WATCH...) is undone
-   * or the connection discarded.
+   * or the connection discarded. On a cluster, `key` picks the master of its slot (any master without it); when
+   * the slot moves before anything the callback sent took effect, it runs again on the new owner.
    */
-  withConnection<T>(fn: (client: LeasedClient) => Promise<T>): Promise<T> {
-    return this.pool.withConnection((connection) =>
-      fn(new LeasedClient(connection, this.callOptions)),
+  withConnection<T>(fn: (client: LeasedClient) => Promise<T>, key?: RedisKey): Promise<T> {
+    return this.pool.withConnection(
+      (connection) => fn(new LeasedClient(connection, this.callOptions)),
+      key,
     );
   }
 

@@ -15,7 +15,7 @@ import type { ClusterNode } from './cluster-map';
 import type { ClusterRefresher } from './cluster-refresher';
 import type { CommandKeyTable } from './command-keys';
 import { ANY_SLOT, commandSlot } from './command-slot';
-import { combineReplies } from './fan-out';
+import { runFanOut, type FanOutHost } from './fan-out';
 import { keySlot } from './hash-slot';
 import { publishRedirection } from '../observability/channels';
 import { parseRedirection } from './redirection';
@@ -236,24 +236,19 @@ export class ClusterRouter {
   }
 
   /** A keyless command every shard (or node) must run, its replies combined by its response policy. */
-  private async fanOut(
+  private fanOut(
     command: string,
     args: readonly RedisArgument[],
     options: CommandOptions | undefined,
     requestPolicy: 'all_shards' | 'all_nodes',
     responsePolicy: string | undefined,
   ): Promise<RedisReply> {
-    const { map } = this.context;
-    const nodes = requestPolicy === 'all_nodes' ? map.members() : map.masters();
-    const settled = await Promise.all(
-      nodes.map((node) =>
-        node.pool.execute<RedisReply>(command, args, options).catch((error: unknown) => {
-          this.refresher.requestRefresh();
-          return error instanceof Error ? error : new Error(String(error));
-        }),
-      ),
-    );
-    return combineReplies(responsePolicy, settled);
+    const host: FanOutHost = {
+      context: this.context,
+      requestRefresh: () => this.refresher.requestRefresh(),
+      sleep: (ms) => this.sleep(ms),
+    };
+    return runFanOut(host, command, args, options, requestPolicy, responsePolicy);
   }
 
   /** Waits `ms`, or less when `stop()` is called meanwhile. */

@@ -129,6 +129,7 @@ const VARIADIC = [
   'del',
   'unlink',
   'exists',
+  'touch',
   'hmget',
   'hmgetBuffer',
   'hdel',
