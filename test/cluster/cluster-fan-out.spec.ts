@@ -1,0 +1,128 @@
+import { RedisService } from '../../lib/client/redis.service';
+import { ClusterPool } from '../../lib/cluster/cluster-pool';
+import {
+  ClusterError,
+  ClusterFanOutError,
+  ResponseError,
+  TimeoutError,
+} from '../../lib/errors/redis-pool.errors';
+import { useRedisCluster } from '../harness';
+import { uniqueName, watchUnhandledRejections } from '../pool/pool-checks';
+import { calls, expectClusterClosed } from './cluster-split-checks';
+
+describe('commands sent to every master or node (FLUSHALL, DBSIZE, SCRIPT LOAD...), one master frozen', () => {
+  watchUnhandledRejections();
+  // Failure detection far away: a frozen master stays the master while the test looks at it.
+  const cluster = useRedisCluster({ nodeTimeoutMs: 60_000 });
+  const clientName = uniqueName('fan-out');
+  let pool: ClusterPool;
+  let redis: RedisService;
+
+  beforeEach(async () => {
+    pool = new ClusterPool({
+      nodes: cluster().seeds(),
+      clientName,
+      refreshIntervalMs: 0,
+      commandTimeoutMs: 3000,
+    });
+    redis = new RedisService(pool);
+    await redis.executeCommand('FLUSHALL');
+  });
+  afterEach(async () => {
+    for (const node of cluster().nodes) if (node.frozen) node.resume();
+    await expectClusterClosed(pool, cluster(), clientName);
+  });
+
+  it('one master frozen: FLUSHALL and DBSIZE fail with ClusterFanOutError naming that node, not a silent partial success', async () => {
+    await Promise.all(Array.from({ length: 60 }, (_, i) => redis.set(`frozen:${i}`, 'x')));
+    const masters = await cluster().masters();
+    const frozen = masters[2];
+    const others = masters.filter((node) => node !== frozen);
+    const address = `127.0.0.1:${frozen.port}`;
+    frozen.freeze();
+    try {
+      const failure = await redis.executeCommand('FLUSHALL').catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(ClusterFanOutError);
+      expect(failure).toBeInstanceOf(ClusterError);
+      const fanOut = failure as ClusterFanOutError;
+      expect(fanOut.command).toBe('FLUSHALL');
+      expect(fanOut.failed.map(({ node }) => node)).toEqual([address]);
+      expect(fanOut.failed[0].error).toBeInstanceOf(TimeoutError);
+      expect([...fanOut.succeeded].sort()).toEqual(
+        others.map(({ port }) => `127.0.0.1:${port}`).sort(),
+      );
+      expect(fanOut.message).toContain(
+        `FLUSHALL failed on 1 of 3 masters: ${address} (TimeoutError`,
+      );
+      // The others did run it.
+      for (const node of others) expect(Number(await node.cli('DBSIZE'))).toBe(0);
+
+      const size = await redis.executeCommand('DBSIZE').catch((error: unknown) => error);
+      expect(size).toBeInstanceOf(ClusterFanOutError);
+      expect((size as ClusterFanOutError).failed.map(({ node }) => node)).toEqual([address]);
+    } finally {
+      frozen.resume();
+    }
+    // Thawed: it answers again (its FLUSHALL ran late), and the pool serves every master.
+    expect(await redis.executeCommand('DBSIZE')).toBe(0);
+  }, 60_000);
+
+  it('a command every node refuses alike is its own error, not a fan-out failure', async () => {
+    const refused = await redis
+      .executeCommand('FLUSHALL', 'BOGUS')
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ResponseError);
+    expect(refused).not.toBeInstanceOf(ClusterFanOutError);
+    expect((refused as ResponseError).code).toBe('ERR');
+    const sha = await redis.executeCommand('SCRIPT', 'LOAD', 'return 1');
+    const loaded = await Promise.all(
+      cluster().nodes.map((node) => node.cli('SCRIPT', 'EXISTS', String(sha))),
+    );
+    expect(loaded.every((reply) => reply.trim() === '1')).toBe(true);
+  }, 30_000);
+});
+
+describe('commands sent to every master or node, across a failover', () => {
+  watchUnhandledRejections();
+  // Quick failure detection and elections: CLUSTER FAILOVER completes in a moment.
+  const cluster = useRedisCluster();
+  const clientName = uniqueName('fan-out');
+  let pool: ClusterPool;
+  let redis: RedisService;
+
+  beforeEach(async () => {
+    pool = new ClusterPool({
+      nodes: cluster().seeds(),
+      clientName,
+      refreshIntervalMs: 0,
+      commandTimeoutMs: 3000,
+    });
+    redis = new RedisService(pool);
+    await redis.executeCommand('FLUSHALL');
+  });
+  afterEach(async () => {
+    for (const node of cluster().nodes) if (node.frozen) node.resume();
+    await expectClusterClosed(pool, cluster(), clientName);
+  });
+
+  it('after a failover the pool has not heard of, the demoted master (READONLY) is followed to its successor, each shard counted once', async () => {
+    await Promise.all(Array.from({ length: 90 }, (_, i) => redis.set(`fan:${i}`, 'x')));
+    expect(await redis.executeCommand('DBSIZE')).toBe(90);
+    const replica = (await cluster().replicas())[0];
+    const demoted = await cluster().masterOf(replica);
+    await cluster().failover(replica);
+    // The pool still takes `demoted` for a master (no refresh yet): FLUSHALL there answers READONLY.
+    const refusedBefore = await calls(cluster(), demoted.port, 'flushall', 'rejected_calls');
+    expect(await redis.executeCommand('FLUSHALL')).toBe('OK');
+    expect(
+      (await calls(cluster(), demoted.port, 'flushall', 'rejected_calls')) - refusedBefore,
+    ).toBe(1);
+    const masters = await cluster().masters();
+    expect(masters).toContain(replica);
+    for (const node of masters) expect(Number(await node.cli('DBSIZE'))).toBe(0);
+    // The shard that answered from its old master is not asked again through its new one: no double count.
+    await Promise.all(Array.from({ length: 30 }, (_, i) => redis.set(`fan:${i}`, 'y')));
+    expect(await redis.executeCommand('DBSIZE')).toBe(30);
+    await cluster().failover(demoted);
+  }, 90_000);
+});
