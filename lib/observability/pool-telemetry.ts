@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Connection } from '../connection/connection';
 import { addressOf, type ConnectionOptions } from '../connection/connection-options';
+import type { PoolStats } from '../pool/redis-pool.interface';
 import type { RedisArgument } from '../protocol/resp.types';
 import {
   connectionCloseChannel,
@@ -21,7 +22,7 @@ import { WaitHistogram } from './wait-histogram';
 /** What the telemetry reads from its pool. */
 export interface ObservedPool extends EventEmitter {
   readonly closed: boolean;
-  stats(): { total: number };
+  stats(): PoolStats;
 }
 
 /** The counters a pool's `stats()` adds from its telemetry. */
@@ -112,7 +113,7 @@ export class PoolTelemetry implements ConnectionTelemetry {
   }
 
   /** The pool's stats (for gauges). */
-  poolStats(): ReturnType<ObservedPool['stats']> {
+  poolStats(): PoolStats {
     return this.pool.stats();
   }
 
