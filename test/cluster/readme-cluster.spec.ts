@@ -28,6 +28,11 @@ describe('README cluster example', () => {
     assert.deepEqual([lang, visits], ['en', 1]);
     await assert.rejects(redis.mset({ a: '1', b: '2' }), ClusterError); // CROSSSLOT, refused before sending
 
+    // MGET, DEL, UNLINK, EXISTS and TOUCH across slots are split per slot, their replies put back in your order.
+    assert.deepEqual(await redis.mget('user:1:name', 'nope', '{user:1}lang'), ['ada', null, 'en']);
+    // MSET across slots only when asked: each slot's part is atomic, the whole call is not.
+    await redis.withOptions({ splitAcrossSlots: true }).mset({ a: '1', b: '2' });
+
     // Pipelines are split per node and come back in your order; SCAN walks every master.
     const results = await redis.pipeline().set('a', '1').set('b', '2').get('a').get('b').exec();
     assert.deepEqual(results, ['OK', 'OK', '1', '2']);
