@@ -108,8 +108,14 @@ describe('client-side cache: hits, invalidation, copies', () => {
     await expect(pool.executeCommand('HGETALL', 'h')).resolves.toEqual({ f: 'x', g: 'y' });
     const list = await pool.executeCommand<string[]>('LRANGE', 'l', 0, -1);
     list.push('c');
+    const hit = await pool.executeCommand<string[]>('LRANGE', 'l', 0, -1);
+    expect(hit).toEqual(['a', 'b']);
+    hit.push('d');
     await expect(pool.executeCommand('LRANGE', 'l', 0, -1)).resolves.toEqual(['a', 'b']);
-    expect(pool.cacheStats()).toMatchObject({ entries: 4, hits: 4 });
+    const hitBytes = await pool.execute<Buffer>('GET', ['k'], { buffers: true });
+    hitBytes.fill(0);
+    await expect(pool.execute('GET', ['k'], { buffers: true })).resolves.toEqual(Buffer.from('v1'));
+    expect(pool.cacheStats()).toMatchObject({ entries: 4, hits: 7 });
   });
 
   it('never caches non-deterministic, multi-key or write commands', async () => {

@@ -1,3 +1,4 @@
+import { RedisService } from '../../lib/client/redis.service';
 import { ConnectionPool } from '../../lib/pool/connection-pool';
 import { startRedisServer, type RedisServerHandle } from '../harness';
 import { expectNothingOpen, uniqueName, watchUnhandledRejections } from '../pool/pool-checks';
@@ -79,5 +80,55 @@ describe('client-side cache: the read/invalidation race', () => {
     proxy.release();
     await expect(read).resolves.toBe('v1');
     expect(pool.cacheStats()).toMatchObject({ entries: 1 });
+  });
+
+  const openTwo = async () => {
+    await pool.disconnect();
+    name = uniqueName('race');
+    pool = new ConnectionPool({
+      host: server.host,
+      port: proxy.port,
+      clientName: name,
+      protocol: 3,
+      maxConnections: 2,
+      minIdle: 2,
+      clientSideCache: {},
+    });
+    while (pool.stats().idle < 2) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  it('a write this pool had acknowledged is never followed by a read of the value before it', async () => {
+    await openTwo();
+    await writer.executeCommand('SET', 'k', 'v1');
+    // The invalidation of the read below will arrive late, and the SET reaches the server after that read.
+    proxy.holdPushes();
+    const held = proxy.holdNextRequest();
+    const write = pool.executeCommand('SET', 'k', 'v2');
+    await held;
+    await expect(pool.executeCommand('GET', 'k')).resolves.toBe('v1');
+    expect(pool.cacheStats().entries).toBe(1);
+    proxy.releaseRequests();
+    await expect(write).resolves.toBe('OK');
+    // Acknowledged, while the push telling the reading connection is still held: the entry must be gone.
+    expect(pool.cacheStats().entries).toBe(0);
+    await expect(pool.executeCommand('GET', 'k')).resolves.toBe('v2');
+    proxy.releasePushes();
+  });
+
+  it('the same holds for a write in a multi(): its keys go again when EXEC is acknowledged', async () => {
+    await openTwo();
+    const redis = new RedisService(pool);
+    await writer.executeCommand('SET', 'k', 'v1');
+    proxy.holdPushes();
+    const held = proxy.holdNextRequest();
+    const transaction = redis.multi().set('k', 'v2').exec();
+    await held;
+    await expect(redis.get('k')).resolves.toBe('v1');
+    expect(pool.cacheStats().entries).toBe(1);
+    proxy.releaseRequests();
+    await expect(transaction).resolves.toEqual(['OK']);
+    expect(pool.cacheStats().entries).toBe(0);
+    await expect(redis.get('k')).resolves.toBe('v2');
+    proxy.releasePushes();
   });
 });

@@ -38,14 +38,22 @@ function frameEnd(buf: Buffer, at: number): number {
 }
 
 /**
- * A proxy that can hold a server's replies while letting its RESP3 push frames through, so a push the server
- * sent after a reply reaches the client before it: the read/invalidation race of client-side caching, on demand.
- * Client-to-server bytes pass untouched.
+ * A proxy that reorders what one socket carries, to make the races of client-side caching happen on demand: it
+ * can hold a server's replies while letting its RESP3 pushes through (a push overtakes the reply sent before it),
+ * hold the pushes while replies pass (an invalidation arrives late), or hold what one client sends (its command
+ * reaches the server after a later command of another connection).
  */
 export class ReorderProxy {
   private holding = false;
   private readonly held: Array<{ socket: net.Socket; frame: Buffer }> = [];
   private onHeld: (() => void) | null = null;
+  private holdingPushes = false;
+  private readonly heldPushes: Array<{ socket: net.Socket; frame: Buffer }> = [];
+  /** `true`: the next client to send is held; then that client. */
+  private requestHold: net.Socket | boolean = false;
+  private readonly heldRequests: Buffer[] = [];
+  private heldUpstream: net.Socket | null = null;
+  private onRequestHeld: (() => void) | null = null;
   private readonly sockets = new Set<net.Socket>();
 
   private constructor(private readonly server: net.Server) {}
@@ -79,6 +87,28 @@ export class ReorderProxy {
     for (const { socket, frame } of this.held.splice(0)) socket.write(frame);
   }
 
+  /** From now on pushes are held until `releasePushes()`; replies pass. */
+  holdPushes(): void {
+    this.holdingPushes = true;
+  }
+
+  releasePushes(): void {
+    this.holdingPushes = false;
+    for (const { socket, frame } of this.heldPushes.splice(0)) socket.write(frame);
+  }
+
+  /** Holds what the next client to send sends (and all it sends after) until `releaseRequests()`. */
+  holdNextRequest(): Promise<void> {
+    this.requestHold = true;
+    return new Promise((resolve) => (this.onRequestHeld = resolve));
+  }
+
+  releaseRequests(): void {
+    this.requestHold = false;
+    for (const chunk of this.heldRequests.splice(0)) this.heldUpstream?.write(chunk);
+    this.heldUpstream = null;
+  }
+
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     await new Promise((resolve) => this.server.close(resolve));
@@ -87,7 +117,15 @@ export class ReorderProxy {
   private accept(client: net.Socket, target: { host: string; port: number }): void {
     const upstream = net.connect(target.port, target.host);
     this.sockets.add(client).add(upstream);
-    client.pipe(upstream);
+    client.on('data', (chunk: Buffer) => {
+      if (this.requestHold === true) {
+        this.requestHold = client;
+        this.heldUpstream = upstream;
+        this.onRequestHeld?.();
+      }
+      if (this.requestHold === client) this.heldRequests.push(chunk);
+      else upstream.write(chunk);
+    });
     let pending = Buffer.alloc(0);
     upstream.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
@@ -96,7 +134,9 @@ export class ReorderProxy {
         if (end === -1) break;
         const frame = pending.subarray(0, end);
         pending = pending.subarray(end);
-        if (this.holding && frame[0] !== 0x3e) {
+        if (this.holdingPushes && frame[0] === 0x3e) {
+          this.heldPushes.push({ socket: client, frame: Buffer.from(frame) });
+        } else if (this.holding && frame[0] !== 0x3e) {
           this.held.push({ socket: client, frame: Buffer.from(frame) });
           this.onHeld?.();
           this.onHeld = null;
