@@ -6,6 +6,12 @@
 import './terminus-peer';
 export { RedisHealthIndicator } from './redis.health';
 export { RedisHealthModule } from './redis-health.module';
+export {
+  PoolLiveness,
+  type LivenessResult,
+  type LivenessState,
+  type RedisLivenessOptions,
+} from './pool-liveness';
 export type {
   RedisHealthCheckOptions,
   RedisHealthModuleOptions,

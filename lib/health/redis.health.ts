@@ -1,4 +1,10 @@
-import { Inject, Injectable, Optional, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Optional,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { ModuleRef, ModulesContainer } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { ClusterPool } from '../cluster/cluster-pool';
@@ -10,6 +16,7 @@ import { registeredPoolNames } from '../nest/redis-pool.registry';
 import { ConfigurationError } from '../errors/redis-pool.errors';
 import { pingWithin, reasonOf } from '../nest/redis-ping';
 import { withinDeadline } from '../utils/deadline';
+import { PoolLiveness, type RedisLivenessOptions } from './pool-liveness';
 import { DEFAULT_HEALTH_TIMEOUT_MS, REDIS_HEALTH_OPTIONS } from './redis-health.constants';
 import type {
   RedisHealthCheckOptions,
@@ -32,8 +39,9 @@ import type {
  * ```
  */
 @Injectable()
-export class RedisHealthIndicator implements OnModuleInit {
+export class RedisHealthIndicator implements OnModuleInit, OnModuleDestroy {
   private readonly pools = new Map<string, RedisPool>();
+  private readonly liveness = new Map<string, PoolLiveness>();
 
   constructor(
     private readonly indicators: HealthIndicatorService,
@@ -96,6 +104,31 @@ export class RedisHealthIndicator implements OnModuleInit {
     } catch (error) {
       return indicator.down({ message: reasonOf(error) });
     }
+  }
+
+  /**
+   * Liveness, for a Kubernetes `livenessProbe` (`isHealthy` is the `readinessProbe`): never sends anything to
+   * Redis, so it stays `up` while Redis is down and the pool fails fast and reconnects as designed (`state:
+   * 'redis_unreachable'`), and during the drain of a shutdown (`state: 'shutting_down'`). It is `down` (`state:
+   * 'wedged'`) only when the pool itself is stuck: its queue full for `queueFullForMs`, every lease held past
+   * `leaseHeldForMs` while callers wait, or the event loop blocked for `maxEventLoopDelayMs`.
+   */
+  async isAlive<const Key extends string>(
+    key: Key,
+    options: RedisLivenessOptions = {},
+  ): Promise<HealthIndicatorResult<Key>> {
+    const name = options.name ?? this.defaults?.name ?? DEFAULT_POOL_NAME;
+    const pool = this.requirePool(name);
+    const liveness = this.liveness.get(name) ?? new PoolLiveness();
+    this.liveness.set(name, liveness);
+    const { alive, state, details } = liveness.check(pool, options);
+    const indicator = this.indicators.check(key);
+    return alive ? indicator.up({ state, ...details }) : indicator.down({ state, ...details });
+  }
+
+  /** Ends the event-loop delay monitors of `isAlive`. */
+  onModuleDestroy(): void {
+    for (const liveness of this.liveness.values()) liveness.stop();
   }
 
   /**

@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Connection } from '../connection/connection';
 import { addressOf, type ConnectionOptions } from '../connection/connection-options';
+import type { ResolvedPoolOptions } from '../pool/pool-options';
 import type { PoolStats } from '../pool/redis-pool.interface';
 import type { RedisArgument } from '../protocol/resp.types';
 import {
@@ -71,9 +72,14 @@ export class PoolTelemetry implements ConnectionTelemetry {
   /** Commands not sent again because they may have run (at-most-once). */
   resendsRefused = 0;
   readonly leaseWaits = new WaitHistogram();
+  /** The pool's bound on callers waiting (`maxQueueLength`), for the liveness check. */
+  maxQueueLength = Infinity;
+  /** The pool said `down` (no connection serves, the last connect failed) and not `up` since. */
+  down = false;
   /** Connections lost and not replaced yet. */
   private owed = 0;
-  private readonly leasedAt = new WeakMap<Connection, number>();
+  /** When each current lease was handed out (`performance.now()`); at most `maxLeases` entries. */
+  private readonly leasedAt = new Map<Connection, number>();
 
   constructor(
     private readonly pool: ObservedPool,
@@ -86,9 +92,11 @@ export class PoolTelemetry implements ConnectionTelemetry {
     this.database = target.database;
     live.add(new WeakRef(this));
     pool.on('down', (error: Error) => {
+      this.down = true;
       if (poolDownChannel.hasSubscribers) poolDownChannel.publish(this.stateEvent('down', error));
     });
     pool.on('up', () => {
+      this.down = false;
       if (poolUpChannel.hasSubscribers) poolUpChannel.publish(this.stateEvent('up', undefined));
     });
   }
@@ -97,12 +105,14 @@ export class PoolTelemetry implements ConnectionTelemetry {
    * The telemetry of a new pool, set on its connection options too (so its connections count their timeouts
    * and name the pool in their traces). Without a `name`, the pool is named `host:port/db`.
    */
-  static attach(pool: ObservedPool, options: ConnectionOptions, name?: string): PoolTelemetry {
+  static attach(pool: ObservedPool, config: ResolvedPoolOptions, name?: string): PoolTelemetry {
+    const options = config.connection;
     const telemetry = new PoolTelemetry(
       pool,
       options,
       name ?? `${addressOf(options)}/${options.db}`,
     );
+    telemetry.maxQueueLength = config.maxQueueLength;
     options.telemetry = telemetry;
     return telemetry;
   }
@@ -197,6 +207,19 @@ export class PoolTelemetry implements ConnectionTelemetry {
     if (leaseAcquireChannel.hasSubscribers) {
       leaseAcquireChannel.publish({ ...this.target(), connectionId: connection.id, waitMs });
     }
+  }
+
+  /** How long the oldest current lease has been held, in ms (0 with none), and how many are held `overMs`. */
+  leaseAges(overMs: number): { oldestMs: number; over: number } {
+    const now = performance.now();
+    let oldestMs = 0;
+    let over = 0;
+    for (const since of this.leasedAt.values()) {
+      const held = now - since;
+      if (held > oldestMs) oldestMs = held;
+      if (held > overMs) over++;
+    }
+    return { oldestMs, over };
   }
 
   /** A lease was given back (or its connection died). */

@@ -68,7 +68,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
     const config = resolvePoolOptions(merged);
     this.#config = config;
     this.address = addressOf(config.connection);
-    this.telemetry = PoolTelemetry.attach(this, config.connection, merged.name);
+    this.telemetry = PoolTelemetry.attach(this, config, merged.name);
     this.cache = config.clientSideCache === null ? null : new ClientCache(config.clientSideCache);
     this.supervisor = new ConnectionSupervisor(
       () => this.#config.connection,
