@@ -14,7 +14,15 @@ export class AppController {
   @Get()
   index(): { endpoints: string[] } {
     return {
-      endpoints: ['/visits', '/greeting', '/limited', '/stats', '/catalog/42', '/health'],
+      endpoints: [
+        '/visits',
+        '/greeting',
+        '/limited',
+        '/stats',
+        '/catalog/42',
+        '/jobs/welcome?to=ada@example.com',
+        '/health',
+      ],
     };
   }
 

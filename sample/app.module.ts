@@ -10,6 +10,7 @@ import { RedisThrottlerStorage } from '../lib/throttler';
 import { AppController } from './app.controller';
 import { CatalogModule } from './catalog/catalog.module';
 import { HealthModule } from './health/health.module';
+import { JobsModule } from './jobs/jobs.module';
 import { CachePoolConfig, CACHE_POOL, redisUrlFrom } from './redis.config';
 import { StatsModule } from './stats/stats.module';
 
@@ -55,6 +56,7 @@ import { StatsModule } from './stats/stats.module';
     }),
     StatsModule,
     CatalogModule,
+    JobsModule,
     HealthModule,
   ],
   controllers: [AppController],

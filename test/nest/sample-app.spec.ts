@@ -1,21 +1,16 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
+import { ConnectionPool } from '../../lib/pool/connection-pool';
 import { AppModule } from '../../sample/app.module';
 import { useRedisServer } from '../harness';
 import { bootApp, closeApp, closeApps, connectionsNamed } from './nest-helpers';
 
 describe('sample app', () => {
-  const server = useRedisServer();
   const saved = { REDIS_URL: process.env.REDIS_URL, CACHE_REDIS_URL: process.env.CACHE_REDIS_URL };
   let app: INestApplication;
 
-  beforeAll(async () => {
-    // The sample reads its configuration from the environment: point it at the throwaway server.
-    process.env.REDIS_URL = server().url;
-    delete process.env.CACHE_REDIS_URL;
-    ({ app } = await bootApp({ imports: [AppModule] }));
-  });
-
+  // Before the server's own hooks, so that this one runs first: the app closes while Redis is still up (a BullMQ
+  // Worker's close() waits for Redis, with ioredis as with us: taskforcesh/bullmq#4656).
   afterAll(async () => {
     await closeApps();
     for (const [key, value] of Object.entries(saved)) {
@@ -24,12 +19,29 @@ describe('sample app', () => {
     }
   });
 
+  const server = useRedisServer();
+
+  beforeAll(async () => {
+    // The sample reads its configuration from the environment: point it at the throwaway server.
+    process.env.REDIS_URL = server().url;
+    delete process.env.CACHE_REDIS_URL;
+    ({ app } = await bootApp({ imports: [AppModule] }));
+  });
+
   const http = () => request(app.getHttpServer());
 
   it('lists its endpoints', async () => {
     const response = await http().get('/').expect(200);
     expect(response.body).toEqual({
-      endpoints: ['/visits', '/greeting', '/limited', '/stats', '/catalog/42', '/health'],
+      endpoints: [
+        '/visits',
+        '/greeting',
+        '/limited',
+        '/stats',
+        '/catalog/42',
+        '/jobs/welcome?to=ada@example.com',
+        '/health',
+      ],
     });
   });
 
@@ -70,10 +82,34 @@ describe('sample app', () => {
     expect(await server().cli('KEYS', 'sample:throttle:*')).not.toBe('');
   });
 
-  it('runs cache, throttler and commands on its two pools only: CLIENT LIST shows no other connection', async () => {
+  it('runs a BullMQ job on the default pool: queued, processed once, its result readable', async () => {
+    const queued = await http().get('/jobs/welcome?to=ada@example.com').expect(200);
+    const id = String(queued.body.id);
+    let status = (await http().get(`/jobs/${id}`).expect(200)).body;
+    const deadline = Date.now() + 10_000;
+    while (status.state !== 'completed' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      status = (await http().get(`/jobs/${id}`).expect(200)).body;
+    }
+    expect(status).toEqual({
+      id,
+      state: 'completed',
+      result: { sentTo: 'ada@example.com', sent: 1 },
+    });
+    expect(await server().cli('GET', 'sample:welcome:sent')).toBe('1');
+    expect(await server().cli('EXISTS', `sample:bull:sample-welcome:${id}`)).toBe('1');
+    await http().get('/jobs/no-such-job').expect(404);
+  });
+
+  it('runs cache, throttler, the queue and commands on its two pools only: CLIENT LIST shows no other connection', async () => {
     const names = (await server().clientList()).map((client) => client.name);
     expect(names.length).toBeGreaterThan(0);
-    expect(new Set(names)).toEqual(new Set(['sample', 'sample-cache']));
+    // The Worker's blocking connection is a lease of the default pool, named by BullMQ (CLIENT SETNAME <prefix>:<queue>).
+    expect(names.filter((name) => name.startsWith('sample:bull:'))).toHaveLength(1);
+    expect(new Set(names.filter((name) => !name.startsWith('sample:bull:')))).toEqual(
+      new Set(['sample', 'sample-cache']),
+    );
+    expect(app.get(ConnectionPool).stats().leased).toBe(1);
   });
 
   it('shows the same pool from the stats feature module', async () => {
@@ -114,9 +150,14 @@ describe('sample app', () => {
   });
 
   it('closes both pools on shutdown', async () => {
-    expect(await connectionsNamed(server(), 'sample')).toBeGreaterThanOrEqual(1);
+    // Counted by pool, not by name: an idle shared connection may have become the Worker's lease (and been renamed
+    // by BullMQ) since the restart.
+    expect(app.get(ConnectionPool).stats().total).toBeGreaterThanOrEqual(1);
+    expect((await server().clientList()).length).toBeGreaterThanOrEqual(1);
     await closeApp(app);
     expect(await connectionsNamed(server(), 'sample')).toBe(0);
     expect(await connectionsNamed(server(), 'sample-cache')).toBe(0);
+    // The Worker's lease too: nothing of the app is left connected.
+    expect(await server().clientList()).toEqual([]);
   });
 });
