@@ -1,9 +1,36 @@
-// Cluster adapters with the surface of clients.mjs that the cluster scenarios use (get, set, getBuffer, close),
-// each given the seed nodes [{ host, port }] of the throwaway cluster that run.mjs spawns. No pipeline: a
-// multi-key pipeline means something different on every cluster client, and no scenario runs one.
+// Cluster adapters with the surface of clients.mjs that the cluster scenarios use (get, set, getBuffer,
+// pipeline, mget, close), each given the seed nodes [{ host, port }] of the throwaway cluster that run.mjs spawns.
+// A pipeline of GET/SET on keys over every slot is, on each client, what it offers for that: ours routes each
+// command and every node gets its share in one write per turn; ioredis and node-redis have no cross-node
+// pipeline, so all the commands are issued at once (ioredis's auto-pipelining variant then batches them per node).
+// A cross-slot MGET is one call on ours (split per slot inside); the peers refuse it (CROSSSLOT), so their adapter
+// is the per-slot loop an application writes: keys grouped by slot, one MGET per slot at once, values put back.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
+
+/** Keys grouped by hash slot: [[slot keys...], ...] and, for each group, where its keys were. */
+function bySlot(keys) {
+  const slotOf = require('cluster-key-slot');
+  const groups = new Map();
+  keys.forEach((key, i) => {
+    const slot = slotOf(key);
+    let group = groups.get(slot);
+    if (group === undefined) groups.set(slot, (group = { keys: [], at: [] }));
+    group.keys.push(key);
+    group.at.push(i);
+  });
+  return [...groups.values()];
+}
+
+/** MGET as a per-slot loop over a client whose `mget(keys)` takes keys of one slot. */
+async function perSlotMget(mget, keys) {
+  const groups = bySlot(keys);
+  const replies = await Promise.all(groups.map((group) => mget(group.keys)));
+  const values = new Array(keys.length);
+  groups.forEach((group, g) => group.at.forEach((at, i) => (values[at] = replies[g][i])));
+  return values;
+}
 
 async function oursCluster(nodes) {
   // The core alone, like the single-node adapter: ClusterPool with default options (10 connections per node).
@@ -14,6 +41,9 @@ async function oursCluster(nodes) {
     get: (k) => pool.executeCommand('GET', k),
     set: (k, v) => pool.executeCommand('SET', k, v),
     getBuffer: (k) => pool.execute('GET', [k], { buffers: true }),
+    pipeline: (cmds) =>
+      Promise.all(cmds.map(([cmd, ...args]) => pool.executeCommand(cmd, ...args))),
+    mget: (keys) => pool.execute('MGET', keys),
     close: () => pool.disconnect(),
   };
 }
@@ -26,6 +56,9 @@ async function ioredisCluster(nodes, { autoPipelining = false } = {}) {
     get: (k) => cluster.get(k),
     set: (k, v) => cluster.set(k, v),
     getBuffer: (k) => cluster.getBuffer(k),
+    pipeline: (cmds) =>
+      Promise.all(cmds.map(([cmd, k, v]) => (cmd === 'SET' ? cluster.set(k, v) : cluster.get(k)))),
+    mget: (keys) => perSlotMget((group) => cluster.mget(group), keys),
     close: async () => cluster.quit(),
   };
 }
@@ -40,6 +73,9 @@ async function nodeRedisCluster(nodes) {
     get: (k) => cluster.get(k),
     set: (k, v) => cluster.set(k, v),
     getBuffer: (k) => buffers.get(k),
+    pipeline: (cmds) =>
+      Promise.all(cmds.map(([cmd, k, v]) => (cmd === 'SET' ? cluster.set(k, v) : cluster.get(k)))),
+    mget: (keys) => perSlotMget((group) => cluster.mGet(group), keys),
     close: async () => cluster.close(),
   };
 }

@@ -2,7 +2,7 @@
 // the cluster-* scenarios, one spawned 3-master cluster), alternating the client order between repetitions
 // (ABAB...) to cancel drift, and reports medians.
 // Usage: npm run bench [-- --reps 3 --duration 2000 --warmup 500 --only mixed-100,cluster]
-// (--only takes scenario ids or their prefix before the dash: `cluster` is cluster-1 and cluster-100.)
+// (--only takes scenario ids or their prefix before the dash: `cluster` is every cluster-* scenario.)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -88,6 +88,33 @@ const SCENARIOS = [
     label: 'cluster of 3 masters, GET/SET 1:1, 100 callers',
     scenario: 'mixed',
     concurrency: 100,
+    cluster: true,
+    baseline: 'ioredis Cluster',
+    clients: CLUSTER_CLIENTS,
+  },
+  {
+    id: 'cluster-1000',
+    label: 'cluster of 3 masters, GET/SET 1:1, 1 000 callers',
+    scenario: 'mixed',
+    concurrency: 1000,
+    cluster: true,
+    baseline: 'ioredis Cluster',
+    clients: CLUSTER_CLIENTS,
+  },
+  {
+    id: 'cluster-pipeline',
+    label: 'cluster of 3 masters, 10 000-command pipeline (keys on every master)',
+    scenario: 'pipeline',
+    concurrency: 1,
+    cluster: true,
+    baseline: 'ioredis Cluster',
+    clients: CLUSTER_CLIENTS,
+  },
+  {
+    id: 'cluster-mget',
+    label: 'cluster of 3 masters, cross-slot MGET of 100 keys, 10 callers (peers: per-slot loop)',
+    scenario: 'mget',
+    concurrency: 10,
     cluster: true,
     baseline: 'ioredis Cluster',
     clients: CLUSTER_CLIENTS,

@@ -67,6 +67,21 @@ async function pipelineCaller() {
   }
 }
 
+/** Cross-slot MGET of 100 keys (of the KEYS set before the run), each checked; ops are MGET calls. */
+async function mgetCaller(id) {
+  const width = 100;
+  for (let i = id; !stop; i++) {
+    const keys = Array.from({ length: width }, (_, k) => `bench:${(i * width + k * 7) % KEYS}`);
+    const started = process.hrtime.bigint();
+    const values = await client.mget(keys);
+    if (values.length !== width || values.some((value) => value !== SMALL)) {
+      throw new Error('mget: wrong or missing values');
+    }
+    record(started);
+    if (recording) ops++;
+  }
+}
+
 async function bigCaller(id) {
   const key = `bench:big:${id}`;
   while (!stop) {
@@ -82,9 +97,13 @@ async function bigCaller(id) {
   }
 }
 
+if (scenario === 'mget') {
+  await Promise.all(Array.from({ length: KEYS }, (_, i) => client.set(`bench:${i}`, SMALL)));
+}
 const callers = [];
 for (let c = 0; c < concurrency; c++) {
   if (scenario === 'pipeline') callers.push(pipelineCaller());
+  else if (scenario === 'mget') callers.push(mgetCaller(c));
   else if (scenario === 'big') callers.push(bigCaller(c));
   else callers.push(mixedCaller(c));
 }

@@ -5,15 +5,11 @@ import type { CacheEntry } from './connection-entries';
 export type RemovalReason = 'eviction' | 'invalidation';
 
 /**
- * The cached entries, bounded by count and bytes, with an optional age limit, and indexed by key for
- * invalidations. Eviction approximates least-recently-used with CLOCK (second chance): a hit only sets a flag,
- * so it writes nothing but that; eviction walks from the oldest entry, moving a flagged one to the young end
- * (clearing its flag) and evicting the first that was not read since. The entry just added is never the one
- * evicted to make room for itself.
+ * The cached entries: least recently used first (a `Map` keeps insertion order, and a hit moves its entry to the
+ * end), bounded by count and bytes, with an optional age limit, and indexed by key for invalidations.
  */
 export class CacheStore {
-  /** Every entry, oldest first. */
-  private readonly order = new Set<CacheEntry>();
+  private readonly lru = new Map<string, CacheEntry>();
   private readonly byKey = new Map<string, Set<CacheEntry>>();
   private bytes = 0;
   hits = 0;
@@ -23,39 +19,34 @@ export class CacheStore {
 
   constructor(private readonly limits: CacheLimits) {}
 
-  /** The live entry for `id` in `table`, flagged as used; an expired one is removed. */
-  get(table: Map<string, CacheEntry>, id: string): CacheEntry | undefined {
-    const entry = table.get(id);
+  /** The live entry for `id`, marked as most recently used; an expired one is removed. */
+  get(id: string): CacheEntry | undefined {
+    const entry = this.lru.get(id);
     if (entry === undefined) return undefined;
     if (entry.expiresAt !== Infinity && entry.expiresAt <= Date.now()) {
       this.remove(entry, 'eviction');
       return undefined;
     }
-    entry.referenced = true;
+    // Move to the most recently used end.
+    this.lru.delete(id);
+    this.lru.set(id, entry);
     return entry;
   }
 
-  /** Keeps an entry (replacing one with the same id), then evicts beyond the limits. */
+  /** Keeps an entry (replacing one with the same id), then evicts the least recently used beyond the limits. */
   add(entry: CacheEntry): void {
     const { maxEntries, maxBytes } = this.limits;
-    if (entry.bytes > maxBytes) return;
-    const previous = entry.table.get(entry.id);
+    if (entry.bytes > maxBytes || maxEntries === 0) return;
+    const previous = this.lru.get(entry.id);
     if (previous !== undefined) this.remove(previous, 'invalidation', false);
-    entry.table.set(entry.id, entry);
-    this.order.add(entry);
+    this.lru.set(entry.id, entry);
     let sameKey = this.byKey.get(entry.key);
     if (sameKey === undefined) this.byKey.set(entry.key, (sameKey = new Set()));
     sameKey.add(entry);
     entry.owner.entries.add(entry);
     this.bytes += entry.bytes;
-    while (this.order.size > maxEntries || this.bytes > maxBytes) {
-      const oldest = this.order.values().next().value as CacheEntry;
-      if (oldest.referenced || oldest === entry) {
-        oldest.referenced = false;
-        this.order.delete(oldest);
-        this.order.add(oldest);
-        continue;
-      }
+    while (this.lru.size > maxEntries || this.bytes > maxBytes) {
+      const oldest = this.lru.values().next().value as CacheEntry;
       this.remove(oldest, 'eviction');
     }
   }
@@ -67,9 +58,8 @@ export class CacheStore {
 
   /** Removes one entry; `counted: false` for a replacement, which is neither an eviction nor an invalidation. */
   remove(entry: CacheEntry, reason: RemovalReason, counted = true): void {
-    if (entry.table.get(entry.id) !== entry) return;
-    entry.table.delete(entry.id);
-    this.order.delete(entry);
+    if (this.lru.get(entry.id) !== entry) return;
+    this.lru.delete(entry.id);
     const sameKey = this.byKey.get(entry.key) as Set<CacheEntry>;
     sameKey.delete(entry);
     if (sameKey.size === 0) this.byKey.delete(entry.key);
@@ -87,7 +77,7 @@ export class CacheStore {
       misses: this.misses,
       evictions: this.evictions,
       invalidations: this.invalidations,
-      entries: this.order.size,
+      entries: this.lru.size,
       bytes: this.bytes,
     };
   }
