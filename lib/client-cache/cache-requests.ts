@@ -2,7 +2,7 @@ import { CommandRequest, unsettled, type RequestOwner } from '../connection/comm
 import type { Connection } from '../connection/connection';
 import type { EncodedCommand } from '../protocol/resp-encoder';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
-import type { ConnectionEntries, InFlightRead } from './connection-entries';
+import type { CacheEntry, ConnectionEntries, InFlightRead } from './connection-entries';
 
 /** What the cache's requests report to it. */
 export interface CacheRequestHost {
@@ -31,6 +31,8 @@ export class CachedRead extends CommandRequest implements InFlightRead {
     deadline: number,
     idempotent: boolean,
     owner: RequestOwner,
+    /** See `CacheEntry.table`. */
+    readonly table: Map<string, CacheEntry>,
     /** See `CacheEntry.id`. */
     readonly id: string,
     readonly key: string,

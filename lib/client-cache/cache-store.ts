@@ -5,11 +5,15 @@ import type { CacheEntry } from './connection-entries';
 export type RemovalReason = 'eviction' | 'invalidation';
 
 /**
- * The cached entries: least recently used first (a `Map` keeps insertion order, and a hit moves its entry to the
- * end), bounded by count and bytes, with an optional age limit, and indexed by key for invalidations.
+ * The cached entries, bounded by count and bytes, with an optional age limit, and indexed by key for
+ * invalidations. Eviction approximates least-recently-used with CLOCK (second chance): a hit only sets a flag,
+ * so it writes nothing but that; eviction walks from the oldest entry, moving a flagged one to the young end
+ * (clearing its flag) and evicting the first that was not read since. The entry just added is never the one
+ * evicted to make room for itself.
  */
 export class CacheStore {
-  private readonly lru = new Map<string, CacheEntry>();
+  /** Every entry, oldest first. */
+  private readonly order = new Set<CacheEntry>();
   private readonly byKey = new Map<string, Set<CacheEntry>>();
   private bytes = 0;
   hits = 0;
@@ -19,34 +23,39 @@ export class CacheStore {
 
   constructor(private readonly limits: CacheLimits) {}
 
-  /** The live entry for `id`, marked as most recently used; an expired one is removed. */
-  get(id: string): CacheEntry | undefined {
-    const entry = this.lru.get(id);
+  /** The live entry for `id` in `table`, flagged as used; an expired one is removed. */
+  get(table: Map<string, CacheEntry>, id: string): CacheEntry | undefined {
+    const entry = table.get(id);
     if (entry === undefined) return undefined;
     if (entry.expiresAt !== Infinity && entry.expiresAt <= Date.now()) {
       this.remove(entry, 'eviction');
       return undefined;
     }
-    // Move to the most recently used end.
-    this.lru.delete(id);
-    this.lru.set(id, entry);
+    entry.referenced = true;
     return entry;
   }
 
-  /** Keeps an entry (replacing one with the same id), then evicts the least recently used beyond the limits. */
+  /** Keeps an entry (replacing one with the same id), then evicts beyond the limits. */
   add(entry: CacheEntry): void {
     const { maxEntries, maxBytes } = this.limits;
-    if (entry.bytes > maxBytes || maxEntries === 0) return;
-    const previous = this.lru.get(entry.id);
+    if (entry.bytes > maxBytes) return;
+    const previous = entry.table.get(entry.id);
     if (previous !== undefined) this.remove(previous, 'invalidation', false);
-    this.lru.set(entry.id, entry);
+    entry.table.set(entry.id, entry);
+    this.order.add(entry);
     let sameKey = this.byKey.get(entry.key);
     if (sameKey === undefined) this.byKey.set(entry.key, (sameKey = new Set()));
     sameKey.add(entry);
     entry.owner.entries.add(entry);
     this.bytes += entry.bytes;
-    while (this.lru.size > maxEntries || this.bytes > maxBytes) {
-      const oldest = this.lru.values().next().value as CacheEntry;
+    while (this.order.size > maxEntries || this.bytes > maxBytes) {
+      const oldest = this.order.values().next().value as CacheEntry;
+      if (oldest.referenced || oldest === entry) {
+        oldest.referenced = false;
+        this.order.delete(oldest);
+        this.order.add(oldest);
+        continue;
+      }
       this.remove(oldest, 'eviction');
     }
   }
@@ -58,8 +67,9 @@ export class CacheStore {
 
   /** Removes one entry; `counted: false` for a replacement, which is neither an eviction nor an invalidation. */
   remove(entry: CacheEntry, reason: RemovalReason, counted = true): void {
-    if (this.lru.get(entry.id) !== entry) return;
-    this.lru.delete(entry.id);
+    if (entry.table.get(entry.id) !== entry) return;
+    entry.table.delete(entry.id);
+    this.order.delete(entry);
     const sameKey = this.byKey.get(entry.key) as Set<CacheEntry>;
     sameKey.delete(entry);
     if (sameKey.size === 0) this.byKey.delete(entry.key);
@@ -77,7 +87,7 @@ export class CacheStore {
       misses: this.misses,
       evictions: this.evictions,
       invalidations: this.invalidations,
-      entries: this.lru.size,
+      entries: this.order.size,
       bytes: this.bytes,
     };
   }

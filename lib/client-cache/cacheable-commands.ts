@@ -66,3 +66,29 @@ function isAscii(text: string): boolean {
   // eslint-disable-next-line no-control-regex
   return !/[^\x00-\x7f]/.test(text);
 }
+
+/** The names of the cacheable commands, for the cache's lookup tables. */
+export function cacheableNames(): Iterable<string> {
+  return CACHEABLE;
+}
+
+/**
+ * The arguments of a cacheable command as one lookup string, or `undefined` when one cannot be sent as it is
+ * (then the command is encoded, and refused, as usual). One text argument (GET k, HGETALL k) is its own id, with
+ * no string built; several are joined with a type tag and a length each, so no two argument lists share an id.
+ * Ids of one argument and of several live in different tables.
+ */
+export function argumentsId(args: readonly RedisArgument[]): string | undefined {
+  if (args.length === 1 && typeof args[0] === 'string') return args[0];
+  let id = '';
+  for (const arg of args) {
+    if (typeof arg === 'string') id += `s${arg.length}:${arg}`;
+    else if (typeof arg === 'number' || typeof arg === 'bigint') {
+      const text = String(arg);
+      id += `n${text.length}:${text}`;
+    } else if (arg instanceof Uint8Array) {
+      id += `b${arg.byteLength}:${Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength).toString('latin1')}`;
+    } else return undefined;
+  }
+  return id;
+}

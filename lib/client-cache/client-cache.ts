@@ -1,26 +1,39 @@
 import { CommandRequest, unsettled, type RequestOwner } from '../connection/command-request';
 import type { Connection } from '../connection/connection';
 import { AbortError } from '../errors/redis-pool.errors';
+import type { CommandWords } from '../protocol/command-name';
 import type { EncodedCommand } from '../protocol/resp-encoder';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
-import { argBytes, flushesAll, isCacheable, keyName, mayWrite } from './cacheable-commands';
+import {
+  argBytes,
+  argumentsId,
+  cacheableNames,
+  flushesAll,
+  isCacheable,
+  keyName,
+  mayWrite,
+} from './cacheable-commands';
 import { CachedRead, CacheInvalidatingWrite, type CacheRequestHost } from './cache-requests';
 import { CacheStore } from './cache-store';
 import type { CacheLimits, CacheStats } from './client-cache.options';
-import { ConnectionEntries } from './connection-entries';
+import { ConnectionEntries, type CacheEntry } from './connection-entries';
 import { leaseTap } from './lease-writes';
 import { copyReply as copyOf, replyBytes } from './reply-copies';
 import { listenForInvalidations } from './tracking';
 
-/** The whole command as sent, as one string (the bytes as latin1), with its reply mode. */
-function cacheId(encoded: EncodedCommand, buffers: boolean): string {
-  let id: string;
-  if (typeof encoded === 'string') id = encoded;
-  else {
-    id = '';
-    for (const part of encoded) id += typeof part === 'string' ? part : part.toString('latin1');
-  }
-  return buffers ? `b${id}` : id;
+/**
+ * One cacheable command's lookup tables: by reply mode (text, Buffers) and argument count (one text argument, any
+ * other list), so a single-key lookup is one `Map.get` on the caller's own key string.
+ */
+type CommandTables = [
+  Map<string, CacheEntry>,
+  Map<string, CacheEntry>,
+  Map<string, CacheEntry>,
+  Map<string, CacheEntry>,
+];
+
+function tableIndex(args: readonly RedisArgument[], buffers: boolean): number {
+  return (buffers ? 2 : 0) + (args.length === 1 && typeof args[0] === 'string' ? 0 : 1);
 }
 
 /**
@@ -33,37 +46,45 @@ function cacheId(encoded: EncodedCommand, buffers: boolean): string {
  */
 export class ClientCache implements CacheRequestHost {
   private readonly store: CacheStore;
+  private readonly tables = new Map<string, CommandTables>();
   private readonly connections = new Map<Connection, ConnectionEntries>();
   /** Reads in flight, by key, on every connection. */
   private readonly inFlight = new Map<string, Set<CachedRead>>();
   /** The longest key read so far in bytes: a longer argument of a write names no cached key. */
   private longestKey = 0;
   /** The lookup `hit()` just made, for the `request()` that follows it synchronously on a miss. */
-  private lastEncoded: EncodedCommand | null = null;
-  private lastBuffers = false;
+  private lastArgs: readonly RedisArgument[] | null = null;
+  private lastTable: Map<string, CacheEntry> | null = null;
   private lastId = '';
 
   constructor(private readonly limits: CacheLimits) {
     this.store = new CacheStore(limits);
+    for (const name of cacheableNames()) {
+      this.tables.set(name, [new Map(), new Map(), new Map(), new Map()]);
+    }
   }
 
   /**
-   * The cached reply of a cacheable command, as a copy, without touching any socket; `undefined` on a miss or
-   * for a command that is not cacheable. An aborted `signal` still rejects (`AbortError`, `commandMayHaveRun:
-   * false`), as the same call would have before it was written.
+   * The cached reply of a cacheable command, as a copy, without encoding it or touching any socket; `undefined`
+   * on a miss or for a command that is not cacheable. Arguments that could not be sent never match an entry (every
+   * entry was read with arguments that were), so a bad one is still refused by the encoder. An aborted `signal`
+   * still rejects (`AbortError`, `commandMayHaveRun: false`), as the same call would have before it was written.
    */
   hit<T>(
-    name: string,
-    encoded: EncodedCommand,
+    words: CommandWords,
+    args: readonly RedisArgument[],
     buffers: boolean,
     signal: AbortSignal | undefined,
   ): Promise<T> | undefined {
-    if (!isCacheable(name)) return undefined;
-    const id = cacheId(encoded, buffers);
-    this.lastEncoded = encoded;
-    this.lastBuffers = buffers;
+    const tables = this.tables.get(words.name);
+    if (tables === undefined || words.rest.length !== 0 || args.length === 0) return undefined;
+    const id = argumentsId(args);
+    if (id === undefined) return undefined;
+    const table = tables[tableIndex(args, buffers)];
+    this.lastArgs = args;
+    this.lastTable = table;
     this.lastId = id;
-    const entry = this.store.get(id);
+    const entry = this.store.get(table, id);
     if (entry === undefined) return undefined;
     if (signal?.aborted === true) {
       return Promise.reject(
@@ -90,20 +111,29 @@ export class ClientCache implements CacheRequestHost {
     idempotent: boolean,
     owner: RequestOwner,
   ): CommandRequest {
-    if (isCacheable(name)) {
+    const table = this.lastArgs === sent ? this.lastTable : null;
+    this.lastArgs = null;
+    if (table !== null && table === this.tables.get(name)?.[tableIndex(sent, buffers)]) {
       const key = keyName(sent[0]);
       if (key !== undefined) {
-        const id =
-          this.lastEncoded === encoded && this.lastBuffers === buffers
-            ? this.lastId
-            : cacheId(encoded, buffers);
-        this.lastEncoded = null;
+        const id = this.lastId;
         this.store.misses++;
         const keyBytes = Math.max(argBytes(sent[0]), Buffer.byteLength(key));
         if (keyBytes > this.longestKey) this.longestKey = keyBytes;
-        return new CachedRead(name, encoded, buffers, deadline, idempotent, owner, id, key, this);
+        return new CachedRead(
+          name,
+          encoded,
+          buffers,
+          deadline,
+          idempotent,
+          owner,
+          table,
+          id,
+          key,
+          this,
+        );
       }
-    } else if (mayWrite(name)) {
+    } else if (!isCacheable(name) && mayWrite(name)) {
       const flush = flushesAll(name);
       this.wrote(sent, flush);
       return new CacheInvalidatingWrite(
@@ -178,12 +208,14 @@ export class ClientCache implements CacheRequestHost {
     if (copy === undefined) return;
     const { ttlMs } = this.limits;
     this.store.add({
+      table: read.table,
       id: read.id,
       key: read.key,
       owner: entries,
       value: copy,
-      bytes: read.id.length + replyBytes(copy),
+      bytes: read.name.length + read.id.length + replyBytes(copy),
       expiresAt: ttlMs > 0 ? Date.now() + ttlMs : Infinity,
+      referenced: false,
     });
   }
 

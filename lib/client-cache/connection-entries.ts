@@ -2,7 +2,9 @@ import type { RedisReply } from '../protocol/resp.types';
 
 /** One cached reply. It belongs to the connection that read it: only that socket's pushes can invalidate it. */
 export interface CacheEntry {
-  /** The whole command as sent, with its reply mode: what a lookup matches. */
+  /** The lookup table of its command and reply mode, by argument count (see `CommandTables`). */
+  readonly table: Map<string, CacheEntry>;
+  /** The arguments, as one string: what a lookup in `table` matches. */
   readonly id: string;
   /** The key it read, as invalidation pushes name it. */
   readonly key: string;
@@ -12,6 +14,8 @@ export interface CacheEntry {
   readonly bytes: number;
   /** Epoch milliseconds after which it is read again; `Infinity` without `ttlMs`. */
   readonly expiresAt: number;
+  /** Read since eviction last passed it (the CLOCK approximation of least recently used). */
+  referenced: boolean;
 }
 
 /** A cacheable read on its way: queued on a connection and awaiting its reply. */

@@ -179,6 +179,9 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
     let encoded: EncodedCommand;
     try {
       words = commandWords(command);
+      // A cache hit needs no encoding: every entry was read with arguments that encoded.
+      const hit = this.cache?.hit<T>(words, args, buffers, options?.signal);
+      if (hit !== undefined) return hit;
       encoded = encodeWords(words, args, command);
     } catch (error) {
       return Promise.reject(error);
@@ -189,8 +192,6 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
     const refusal = sharedPathRefusal(name, sent, flags);
     if (refusal !== undefined) return Promise.reject(new CommandNotAllowedError(refusal));
     const timeoutMs = options?.timeoutMs ?? this.#config.commandTimeoutMs;
-    const hit = this.cache?.hit<T>(name, encoded, buffers, options?.signal);
-    if (hit !== undefined) return hit;
     const idempotent = options?.retryable === true || (flags & READ_ONLY_FLAG) !== 0;
     const request = sharedRequest(
       this.cache,
