@@ -9,12 +9,19 @@ export interface ClusterNode {
   readonly key: string;
   readonly address: NodeAddress;
   readonly pool: ConnectionPool;
+  /**
+   * Its pool has awaited replies for `stallTimeoutMs` without hearing a byte (a frozen or black-holed node): no
+   * new command is sent there until it answers again or a refresh replaces it. Kept by `StallWatch`.
+   */
+  stalled: boolean;
 }
 
 /** A master and the replicas that follow it. */
 export interface Shard {
   master: ClusterNode;
   replicas: ClusterNode[];
+  /** Made up after a MOVED: its replicas are not known until the next refresh. */
+  provisional?: boolean;
 }
 
 /**
@@ -43,6 +50,11 @@ export class ClusterMap {
     return this.shardList.length > 0;
   }
 
+  /** The node at `address` when it has a pool already. */
+  find(address: NodeAddress): ClusterNode | undefined {
+    return this.nodes.get(nodeKey(address));
+  }
+
   /** The node at `address`, with a pool opened for it on first use. */
   node(address: NodeAddress): ClusterNode {
     const key = nodeKey(address);
@@ -53,7 +65,7 @@ export class ClusterMap {
         host: address.host,
         port: address.port,
       });
-      node = { key, address, pool };
+      node = { key, address, pool, stalled: false };
       this.nodes.set(key, node);
       this.onPool(pool, key);
     }
@@ -80,29 +92,57 @@ export class ClusterMap {
     }
     this.slots = slots;
     this.shardList = shards;
-    return this.drop((node) => !live.has(node.key));
+    // A stalled node that left (a frozen master replaced by its replica) will not answer a drain: its written
+    // commands fail now (`commandMayHaveRun: true`), so that read-only ones are retried on the new owner.
+    return [
+      ...this.drop((node) => !live.has(node.key) && !node.stalled),
+      ...this.drop((node) => !live.has(node.key), { drainTimeoutMs: 0 }),
+    ];
   }
 
   /** After `MOVED slot host:port`: that slot is now served by `node` as master, until the next refresh. */
   move(slot: number, node: ClusterNode): void {
     const current = this.slots[slot];
-    if (current?.master !== node) this.slots[slot] = { master: node, replicas: [] };
+    if (current?.master === node) return;
+    this.slots[slot] = this.shardList.find((shard) => shard.master === node) ?? {
+      master: node,
+      replicas: [],
+      provisional: true,
+    };
   }
 
-  /** The node for a slot: its master, or with `replica` a random replica of that shard when it has one. */
+  /**
+   * The node for a slot: its master, or with `replica` a random healthy replica of that shard (not stalled, its
+   * pool not down), else its master. `undefined` when no node is known for the slot, or the master it would be
+   * is stalled (a refresh may find its successor).
+   */
   owner(slot: number, replica: boolean): ClusterNode | undefined {
     const shard = this.slots[slot];
     if (shard === undefined) return undefined;
-    if (!replica || shard.replicas.length === 0) return shard.master;
-    return shard.replicas[Math.floor(Math.random() * shard.replicas.length)];
+    const node = replica ? (pickHealthy(shard.replicas) ?? shard.master) : shard.master;
+    return node.stalled ? undefined : node;
   }
 
-  /** Masters in turn, for commands without keys. */
+  /**
+   * A random healthy replica of the slot's shard; `null` when it has none, `undefined` when no node is known for
+   * the slot. A shard known only from a MOVED (its replicas not read yet) answers with its master.
+   */
+  replicaOf(slot: number): ClusterNode | null | undefined {
+    const shard = this.slots[slot];
+    if (shard === undefined) return undefined;
+    if (shard.provisional) return shard.master.stalled ? undefined : shard.master;
+    return pickHealthy(shard.replicas);
+  }
+
+  /** Masters in turn, for commands without keys (stalled ones skipped). */
   anyMaster(): ClusterNode | undefined {
     const shards = this.shardList;
-    if (shards.length === 0) return undefined;
-    this.next = (this.next + 1) % shards.length;
-    return shards[this.next].master;
+    for (let i = 0; i < shards.length; i++) {
+      this.next = (this.next + 1) % shards.length;
+      const master = shards[this.next].master;
+      if (!master.stalled) return master;
+    }
+    return undefined;
   }
 
   /** Every shard's master. */
@@ -138,4 +178,17 @@ export class ClusterMap {
     }
     return closing;
   }
+}
+
+/** A random node of `nodes` that is neither stalled nor down; `null` when there is none. */
+function pickHealthy(nodes: readonly ClusterNode[]): ClusterNode | null {
+  let healthy = 0;
+  for (const node of nodes) if (!node.stalled && !node.pool.down) healthy++;
+  if (healthy === 0) return null;
+  let pick = Math.floor(Math.random() * healthy);
+  for (const node of nodes) {
+    if (node.stalled || node.pool.down) continue;
+    if (pick-- === 0) return node;
+  }
+  return null;
 }

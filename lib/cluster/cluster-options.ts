@@ -3,11 +3,17 @@ import { POOL_DEFAULTS } from '../pool/pool-defaults';
 import { checkPoolOptions } from '../pool/pool-option-checks';
 import type { PoolOptions } from '../pool/pool-options';
 import { parseRedisUrl } from '../pool/redis-url';
+import { natMapProblem, type NatMap } from '../utils/nat-map';
+import { AddressPolicy } from './address-policy';
 import { addressFrom, type NodeAddress } from './cluster-topology';
+
+/** Where a `ClusterPool` sends read-only commands. */
+export type ClusterReadFrom = 'master' | 'replica' | 'preferReplica';
 
 /** Every cluster default in one place; the `@default` of each option below states the same value. */
 export const CLUSTER_DEFAULTS = {
-  readFrom: 'master' as 'master' | 'replica',
+  readFrom: 'master' as ClusterReadFrom,
+  stallTimeoutMs: 1000,
   maxRedirections: 16,
   refreshIntervalMs: 30_000,
   refreshMinIntervalMs: 250,
@@ -22,11 +28,37 @@ export interface ClusterPoolOptions extends Omit<
   /** Seed nodes: any one that answers is enough to discover the whole cluster. */
   nodes: NodeAddress[];
   /**
-   * Where read-only commands go: `'master'`, or `'replica'` (a random replica of the slot's shard, sent READONLY
-   * on connect; the master when the shard has none).
+   * Where read-only commands go: `'master'`; `'replica'`, a random healthy replica of the slot's shard (sent
+   * READONLY on connect; the read fails with `ClusterError` when the shard has none: not listed as failed, its
+   * pool not down, not stalled); or `'preferReplica'`, a healthy replica, else the shard's master. Replicas
+   * replicate asynchronously: a read there may not see a write just acknowledged by the master.
    * @default 'master'
    */
-  readFrom?: 'master' | 'replica';
+  readFrom?: ClusterReadFrom;
+  /**
+   * A node whose connections have awaited replies this long without a byte from it (frozen, or behind a network
+   * that drops packets) gets no new command: commands for its slots wait, within their deadline, for a topology
+   * refresh to name its successor, as they do when a master refuses connections. Commands already written to it
+   * are not sent again unless read-only. 0 turns the check off.
+   * @default 1000
+   */
+  stallTimeoutMs?: number;
+  /**
+   * Maps the addresses the cluster announces (CLUSTER SHARDS / SLOTS, MOVED, ASK) to where this process reaches
+   * them: `{ 'host:port': { host, port } }` or a function (returning `undefined` keeps the address). For NAT,
+   * Docker and port forwarding. A mapped address is always allowed (see `allowedHosts`).
+   * @default undefined (addresses used as announced)
+   */
+  natMap?: NatMap;
+  /**
+   * Where else, besides the seeds' networks, announced addresses may point: host names, IP addresses, CIDR ranges
+   * (`'10.0.0.0/8'`), domain suffixes (`'.example.com'`) or `'*'` for anywhere. An address outside them (and not
+   * in `natMap`) is refused with `ClusterAddressError` before any connection, so credentials never reach it. The
+   * seeds' networks: the /24 of an IPv4 seed, the /64 of an IPv6 one, every loopback address for a loopback seed,
+   * and a host-name seed itself and its siblings (`redis-1.prod.example.com` allows `*.prod.example.com`).
+   * @default [] (the seeds' networks only)
+   */
+  allowedHosts?: string[];
   /**
    * MOVED and ASK replies followed for one command before it fails with `ClusterError`.
    * @default 16
@@ -54,7 +86,10 @@ export interface ClusterPoolOptions extends Omit<
 /** Cluster options checked, with defaults applied. */
 export interface ResolvedClusterOptions {
   seeds: NodeAddress[];
-  readFrom: 'master' | 'replica';
+  readFrom: ClusterReadFrom;
+  stallTimeoutMs: number;
+  /** Checks and maps every node address learned from the network (`natMap`, `allowedHosts`). */
+  addresses: AddressPolicy;
   maxRedirections: number;
   refreshIntervalMs: number;
   refreshMinIntervalMs: number;
@@ -82,6 +117,9 @@ export const CLUSTER_OPTION_KEYS = [
   'refreshIntervalMs',
   'refreshMinIntervalMs',
   'splitAcrossSlots',
+  'stallTimeoutMs',
+  'natMap',
+  'allowedHosts',
 ] as const;
 
 /** Pool options a cluster sets itself for each node, or that cannot apply to a cluster. */
@@ -101,6 +139,9 @@ export function resolveClusterOptions(options: ClusterPoolOptions): ResolvedClus
     refreshIntervalMs,
     refreshMinIntervalMs,
     splitAcrossSlots,
+    stallTimeoutMs,
+    natMap,
+    allowedHosts,
     ...node
   } = options as ClusterPoolOptions & { db?: number; url?: string };
   const fail = (text: string): never => {
@@ -122,13 +163,20 @@ export function resolveClusterOptions(options: ClusterPoolOptions): ResolvedClus
     }
     return address as NodeAddress;
   });
-  if (readFrom !== undefined && readFrom !== 'master' && readFrom !== 'replica') {
-    fail(`option ${describeValue('readFrom', readFrom)} must be 'master' or 'replica'`);
+  if (readFrom !== undefined && !['master', 'replica', 'preferReplica'].includes(readFrom)) {
+    fail(
+      `option ${describeValue('readFrom', readFrom)} must be 'master', 'replica' or 'preferReplica'`,
+    );
   }
+  const natProblem = natMapProblem(natMap);
+  if (natProblem !== undefined) fail(`option cluster.natMap ${natProblem}`);
+  const hostsProblem = AddressPolicy.problem(allowedHosts);
+  if (hostsProblem !== undefined) fail(`option cluster.allowedHosts ${hostsProblem}`);
   for (const [name, value] of Object.entries({
     maxRedirections,
     refreshIntervalMs,
     refreshMinIntervalMs,
+    stallTimeoutMs,
   })) {
     if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
       fail(`option ${describeValue(name, value)} must be a non-negative integer`);
@@ -143,6 +191,8 @@ export function resolveClusterOptions(options: ClusterPoolOptions): ResolvedClus
   return {
     seeds,
     readFrom: readFrom ?? CLUSTER_DEFAULTS.readFrom,
+    stallTimeoutMs: stallTimeoutMs ?? CLUSTER_DEFAULTS.stallTimeoutMs,
+    addresses: new AddressPolicy(seeds, allowedHosts ?? [], natMap),
     maxRedirections: maxRedirections ?? CLUSTER_DEFAULTS.maxRedirections,
     refreshIntervalMs: refreshIntervalMs ?? CLUSTER_DEFAULTS.refreshIntervalMs,
     refreshMinIntervalMs: refreshMinIntervalMs ?? CLUSTER_DEFAULTS.refreshMinIntervalMs,
@@ -154,7 +204,7 @@ export function resolveClusterOptions(options: ClusterPoolOptions): ResolvedClus
       maxDelayMs: node.retry?.maxDelayMs ?? POOL_DEFAULTS.retry.maxDelayMs,
     },
     nodeTls: node.tls !== undefined && node.tls !== false,
-    node: { ...node, readOnly: readFrom === 'replica' },
+    node: { ...node, readOnly: readFrom !== undefined && readFrom !== 'master' },
   };
 }
 

@@ -1,4 +1,4 @@
-import { ClusterError, ResponseError } from '../errors/redis-pool.errors';
+import { ClusterAddressError, ClusterError, ResponseError } from '../errors/redis-pool.errors';
 import type { ClusterNode } from './cluster-map';
 import type { ClusterContext } from './cluster-context';
 import {
@@ -8,6 +8,7 @@ import {
   type ShardLayout,
 } from './cluster-topology';
 import { CommandKeyTable } from './command-keys';
+import { StallWatch } from './stall-watch';
 
 /**
  * Keeps a cluster pool's topology current. A refresh asks the known masters (in random order), then the seeds,
@@ -21,8 +22,13 @@ export class ClusterRefresher {
   private lastRefreshAt = 0;
   private refreshTimer: NodeJS.Timeout | null = null;
   private periodicTimer: NodeJS.Timeout | null = null;
+  private readonly stalls: StallWatch;
 
-  constructor(private readonly context: ClusterContext) {}
+  constructor(private readonly context: ClusterContext) {
+    this.stalls = new StallWatch(context.map, context.config.stallTimeoutMs, () =>
+      this.requestRefresh(),
+    );
+  }
 
   /** The server's command table (key positions, request and response policies); `null` before the first read. */
   get table(): CommandKeyTable | null {
@@ -57,8 +63,9 @@ export class ClusterRefresher {
     else this.refreshTimer = setTimeout(run, wait);
   }
 
-  /** Clears both timers, for `disconnect()`. */
+  /** Clears every timer, for `disconnect()`. */
   stop(): void {
+    this.stalls.stop();
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
     if (this.periodicTimer !== null) clearTimeout(this.periodicTimer);
     this.refreshTimer = null;
@@ -69,13 +76,15 @@ export class ClusterRefresher {
   private async discover(): Promise<void> {
     const { config, map } = this.context;
     const tried = new Set<string>();
+    // Stalled nodes last: each would hold the refresh up for a whole query timeout.
     const candidates: NodeAddress[] = [
       ...shuffled(map.masters()).map((node) => node.address),
       ...config.seeds,
       ...map.members().map((node) => node.address),
-    ];
+    ].sort((a, b) => Number(this.isStalled(a)) - Number(this.isStalled(b)));
     const failures: string[] = [];
     let lastError: unknown;
+    let refused: ClusterAddressError | undefined;
     for (const address of candidates) {
       if (this.context.isClosed()) return;
       const node = map.node(address);
@@ -94,20 +103,25 @@ export class ClusterRefresher {
         if (this.context.isClosed()) return;
         void Promise.all(map.apply(layouts)).catch(() => undefined);
         this.schedulePeriodic();
+        this.stalls.start();
         this.context.refreshed();
         return;
       } catch (error) {
         lastError = error;
+        if (error instanceof ClusterAddressError) refused ??= error;
         failures.push(`${node.key}: ${(error as Error).message}`);
       }
     }
     // Seeds that did not answer are closed again, unless they are part of a known topology.
     const known = new Set(map.members().map((node) => node.key));
     void Promise.all(map.drop((node) => !known.has(node.key))).catch(() => undefined);
-    const error = new ClusterError(
-      `Could not read the cluster topology from any node (${failures.join('; ')})`,
-      { cause: lastError },
-    );
+    // A topology naming a node that may not be connected to is the error to report, not a mere failure.
+    const error =
+      refused ??
+      new ClusterError(
+        `Could not read the cluster topology from any node (${failures.join('; ')})`,
+        { cause: lastError },
+      );
     this.context.refreshFailed(error);
     throw error;
   }
@@ -118,14 +132,39 @@ export class ClusterRefresher {
     const timeoutMs = config.queryTimeoutMs;
     try {
       const reply = await node.pool.execute('CLUSTER', ['SHARDS'], { timeoutMs });
-      return parseClusterShards(reply, node.address.host, config.nodeTls);
+      return this.checked(parseClusterShards(reply, node.address.host, config.nodeTls), 'SHARDS');
     } catch (error) {
       if (!(error instanceof ResponseError) || /cluster support disabled/i.test(error.message)) {
         throw error;
       }
       const reply = await node.pool.execute('CLUSTER', ['SLOTS'], { timeoutMs });
-      return parseClusterSlots(reply, node.address.host);
+      return this.checked(parseClusterSlots(reply, node.address.host), 'SLOTS');
     }
+  }
+
+  /**
+   * The layouts with every address as this process reaches it (`natMap`); a replica that may not be connected
+   * to is left out.
+   * @throws ClusterAddressError when a master may not be connected to: its slots would be unreachable.
+   */
+  private checked(layouts: ShardLayout[], command: string): ShardLayout[] {
+    const { addresses } = this.context.config;
+    const source = `CLUSTER ${command}`;
+    return layouts.map((layout) => ({
+      ranges: layout.ranges,
+      master: addresses.resolve(layout.master, source),
+      replicas: layout.replicas.flatMap((replica) => {
+        try {
+          return [addresses.resolve(replica, source)];
+        } catch {
+          return [];
+        }
+      }),
+    }));
+  }
+
+  private isStalled(address: NodeAddress): boolean {
+    return this.context.map.find(address)?.stalled === true;
   }
 
   /** Re-arms the periodic refresh. */

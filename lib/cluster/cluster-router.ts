@@ -88,11 +88,15 @@ export class ClusterRouter {
       options,
       slot,
       readOnly:
-        config.readFrom === 'replica' &&
-        (commandFlags(commandName(command)) & READ_ONLY_FLAG) !== 0,
+        config.readFrom !== 'master' && (commandFlags(commandName(command)) & READ_ONLY_FLAG) !== 0,
       deadline: timeoutMs > 0 ? Date.now() + timeoutMs : Infinity,
     };
-    const node = this.target(call);
+    let node: ClusterNode | undefined;
+    try {
+      node = this.target(call);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (node === undefined) return this.recover(new NoNodeError(noNode(slot)), call, null);
     return node.pool
       .execute<T>(command, args, options)
@@ -121,7 +125,7 @@ export class ClusterRouter {
     const { map } = this.context;
     const redirection = parseRedirection(error, from.address.host);
     publishRedirection(redirection, from.address);
-    const node = map.node(redirection.to);
+    const node = map.node(this.context.config.addresses.resolve(redirection.to, redirection.kind));
     if (redirection.kind === 'MOVED') {
       map.move(redirection.slot, node);
       this.refresher.requestRefresh();
@@ -134,9 +138,21 @@ export class ClusterRouter {
     for (const wake of this.sleepers) wake();
   }
 
+  /**
+   * Where a call goes now; `undefined` while no node can take it (unknown slot, stalled master).
+   * @throws ClusterError with `readFrom: 'replica'` when the slot's shard has no healthy replica.
+   */
   private target(call: RoutedCall): ClusterNode | undefined {
-    const { map } = this.context;
-    return call.slot === ANY_SLOT ? map.anyMaster() : map.owner(call.slot, call.readOnly);
+    const { config, map } = this.context;
+    if (call.slot === ANY_SLOT) return map.anyMaster();
+    if (!call.readOnly || config.readFrom !== 'replica') return map.owner(call.slot, call.readOnly);
+    const replica = map.replicaOf(call.slot);
+    if (replica === null) {
+      throw new ClusterError(
+        `No healthy replica serves slot ${call.slot} for ${commandName(call.command)} (readFrom: 'replica')`,
+      );
+    }
+    return replica;
   }
 
   /**
@@ -159,7 +175,7 @@ export class ClusterRouter {
           );
         }
         const redirection = parseRedirection(error, node?.address.host ?? '');
-        const to = map.node(redirection.to);
+        const to = map.node(config.addresses.resolve(redirection.to, redirection.kind));
         if (redirection.kind === 'MOVED') {
           map.move(redirection.slot, to);
           this.refresher.requestRefresh();
@@ -210,6 +226,8 @@ export class ClusterRouter {
     if (error instanceof NoNodeError) return true;
     // A node's pool closed because a refresh dropped it: the command never reached it.
     if (error instanceof PoolClosedError) return true;
+    // No connection could be made in time (a frozen node accepts TCP but never answers the handshake).
+    if (error instanceof TimeoutError && !error.commandMayHaveRun) return true;
     if (error instanceof ConnectionError) {
       const retryable =
         call.options?.retryable === true ||

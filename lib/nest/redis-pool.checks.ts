@@ -17,6 +17,9 @@ const CLUSTER_KEYS = [
   'maxRedirections',
   'refreshIntervalMs',
   'refreshMinIntervalMs',
+  'stallTimeoutMs',
+  'natMap',
+  'allowedHosts',
 ] as const;
 
 /** The keys of the `sentinel` option. */

@@ -23,7 +23,14 @@ export type RedisStartupPolicy = 'lazy' | 'wait';
  */
 export type RedisPoolClusterOptions = Pick<
   ClusterPoolOptions,
-  'nodes' | 'readFrom' | 'maxRedirections' | 'refreshIntervalMs' | 'refreshMinIntervalMs'
+  | 'nodes'
+  | 'readFrom'
+  | 'maxRedirections'
+  | 'refreshIntervalMs'
+  | 'refreshMinIntervalMs'
+  | 'stallTimeoutMs'
+  | 'natMap'
+  | 'allowedHosts'
 >;
 
 /**

@@ -241,6 +241,23 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
     );
   }
 
+  /** Whether the pool is down: it serves on no connection and its last connection attempt failed. */
+  get down(): boolean {
+    return this.isDown;
+  }
+
+  /**
+   * @internal The oldest `silentSince` of the shared connections: since when one has awaited replies without
+   * hearing from the server (`Infinity`: none waits). The cluster reads it to tell a frozen node.
+   */
+  silentSince(): number {
+    let since = Infinity;
+    for (const connection of this.dispatcher.connections) {
+      since = Math.min(since, connection.silentSince);
+    }
+    return since;
+  }
+
   /** A snapshot of the pool. */
   stats(): PoolStats {
     let idle = this.leases.spareCount;

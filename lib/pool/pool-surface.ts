@@ -14,6 +14,7 @@ import type { CommandOptions } from './redis-pool.interface';
 export abstract class PoolSurface extends EventEmitter {
   /** Set once by `closeOnce()`; settles when the pool is closed. */
   private closingPromise: Promise<void> | null = null;
+  private closeStarted = false;
 
   /** Names the pool in errors, after "The": `'pool for 10.0.0.1:6379'`, `'cluster pool'`. */
   protected abstract readonly description: string;
@@ -36,7 +37,7 @@ export abstract class PoolSurface extends EventEmitter {
 
   /** Whether `disconnect()` has been called. */
   get closed(): boolean {
-    return this.closingPromise !== null;
+    return this.closeStarted;
   }
 
   /** Runs one command; `execute` without options. */
@@ -69,6 +70,9 @@ export abstract class PoolSurface extends EventEmitter {
    */
   protected closeOnce(shutDown: () => Promise<void>): Promise<void> {
     if (this.closingPromise === null) {
+      // Closed already while `shutDown()` runs its synchronous part: a command its sockets fail must not be
+      // taken back to be sent again (with no drain time, nothing is awaited before they are destroyed).
+      this.closeStarted = true;
       this.closingPromise = shutDown();
       this.emit('closing');
     }

@@ -4,6 +4,7 @@ import type { PoolOptions } from '../pool/pool-options';
 import { configurationError } from '../pool/option-checks';
 import { checkPoolOptions } from '../pool/pool-option-checks';
 import { MAX_TIMER_MS } from '../utils/deadline';
+import { natMapProblem, type NatMap } from '../utils/nat-map';
 
 /** Where a sentinel or a data node listens. */
 export interface SentinelAddress {
@@ -11,12 +12,7 @@ export interface SentinelAddress {
   port: number;
 }
 
-/**
- * Announced addresses (as sentinels report them) mapped to where this process reaches them: an object keyed by
- * `'host:port'`, or a function. For Docker and NAT set-ups.
- */
-export type NatMap =
-  Record<string, SentinelAddress> | ((address: SentinelAddress) => SentinelAddress | undefined);
+export { mapAddress, type NatMap } from '../utils/nat-map';
 
 /** Where a `SentinelPool` sends read-only commands. */
 export type SentinelReadFrom = 'master' | 'replica' | 'preferReplica';
@@ -163,11 +159,9 @@ export function resolveSentinelOptions(options: SentinelPoolOptions): {
       "option sentinel.readFrom must be 'master', 'replica' or 'preferReplica'",
     );
   }
-  if (natMap !== undefined && typeof natMap !== 'function' && typeof natMap !== 'object') {
-    throw configurationError(
-      options.name,
-      'option sentinel.natMap must be an object or a function',
-    );
+  const natProblem = natMapProblem(natMap);
+  if (natProblem !== undefined) {
+    throw configurationError(options.name, `option sentinel.natMap ${natProblem}`);
   }
   return {
     settings: {
@@ -188,16 +182,4 @@ export function resolveSentinelOptions(options: SentinelPoolOptions): {
     natMap,
     node,
   };
-}
-
-/** `natMap` applied to an announced address. */
-export function mapAddress(natMap: NatMap | undefined, address: SentinelAddress): SentinelAddress {
-  if (natMap === undefined) return address;
-  const mapped =
-    typeof natMap === 'function'
-      ? natMap(address)
-      : Object.hasOwn(natMap, `${address.host}:${address.port}`)
-        ? natMap[`${address.host}:${address.port}`]
-        : undefined;
-  return mapped ?? address;
 }

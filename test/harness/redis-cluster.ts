@@ -13,6 +13,12 @@ export interface RedisClusterOptions {
   nodeTimeoutMs?: number;
   /** Extra redis.conf lines for every node, appended after the cluster defaults so they win. */
   extraConfig?: string[];
+  /**
+   * Every node also listens on a TLS port (certs from `generateTlsCerts()`), and the cluster bus and replication
+   * run over TLS (`tls-cluster yes`, `tls-replication yes`): nodes then announce their TLS ports to TLS clients.
+   * The plain ports stay open for the harness's own `redis-cli` queries. Default false.
+   */
+  tls?: boolean;
 }
 
 /** Options of {@link RedisClusterHandle.migrateSlot}. */
@@ -238,6 +244,7 @@ function clusterConfig(clusterPort: number, options: RedisClusterOptions): strin
     'save ""',
     // Full syncs start at once instead of waiting 5 s for more replicas.
     'repl-diskless-sync-delay 0',
+    ...(options.tls ? ['tls-cluster yes', 'tls-replication yes'] : []),
     ...(options.extraConfig ?? []),
   ];
 }
@@ -249,7 +256,10 @@ async function startClusterNode(
 ): Promise<RedisServerHandle> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await startRedisServer({ extraConfig: clusterConfig(clusterPort, options) });
+      return await startRedisServer({
+        extraConfig: clusterConfig(clusterPort, options),
+        ...(options.tls ? { tls: true } : {}),
+      });
     } catch (error) {
       const portClash = /Address already in use/i.test(messageOf(error));
       if (!portClash || attempt >= NODE_START_ATTEMPTS) throw error;
@@ -342,14 +352,24 @@ export class RedisClusterHandle {
     return this.nodes.map((node) => ({ host: node.host, port: node.port }));
   }
 
+  /** Host/TLS port of every node, for a TLS cluster client's seed list (clusters started with `tls`). */
+  tlsSeeds(): { host: string; port: number }[] {
+    return this.nodes.map((node) => {
+      if (node.tlsPort === undefined) throw new Error(`port ${node.port} has no TLS port`);
+      return { host: node.host, port: node.tlsPort };
+    });
+  }
+
   /** Nodes that are running and not frozen, i.e. that answer commands. */
   liveNodes(): RedisServerHandle[] {
     return this.nodes.filter((node) => node.running && !node.frozen);
   }
 
-  /** The node listening on `port`; throws for ports outside this cluster. */
+  /** The node listening on `port` (plain or TLS); throws for ports outside this cluster. */
   nodeByPort(port: number): RedisServerHandle {
-    const node = this.nodes.find((candidate) => candidate.port === port);
+    const node = this.nodes.find(
+      (candidate) => candidate.port === port || candidate.tlsPort === port,
+    );
     if (!node) throw new Error(`no cluster node on port ${port}`);
     return node;
   }
@@ -571,7 +591,8 @@ export class RedisClusterHandle {
       if (!keys || keys.length === 0) return;
       const reply = await jsonCommand(
         from,
-        ...['MIGRATE', to.host, String(to.port), '', '0', String(MIGRATE_TIMEOUT_MS)],
+        // With tls-cluster, MIGRATE itself dials over TLS: the target's TLS port then.
+        ...['MIGRATE', to.host, String(to.tlsPort ?? to.port), '', '0', String(MIGRATE_TIMEOUT_MS)],
         ...['KEYS', ...keys],
       );
       if (reply !== 'OK' && reply !== 'NOKEY') {
