@@ -126,7 +126,13 @@ const SCENARIOS = [
 );
 // Scenarios with a set-up of their own (a sentinel topology, a cache or throttler stack), each its own script
 // bench/<id>.mjs that spawns its servers, runs every client and prints its table; run after the others.
-const STANDALONE = ['sentinel-failover', 'cache', 'throttler', 'bullmq'].filter(
+const STANDALONE = [
+  'sentinel-failover',
+  'cache',
+  'throttler',
+  'bullmq',
+  'client-cache',
+].filter(
   (id) =>
     existsSync(path.join(root, 'bench', `${id}.mjs`)) &&
     (args.only === undefined || args.only.split(',').includes(id)),
