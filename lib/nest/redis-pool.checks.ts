@@ -20,6 +20,7 @@ const CLUSTER_KEYS = [
   'stallTimeoutMs',
   'natMap',
   'allowedHosts',
+  'splitAcrossSlots',
 ] as const;
 
 /** The keys of the `sentinel` option. */

@@ -31,6 +31,7 @@ export type RedisPoolClusterOptions = Pick<
   | 'stallTimeoutMs'
   | 'natMap'
   | 'allowedHosts'
+  | 'splitAcrossSlots'
 >;
 
 /**

@@ -7,7 +7,9 @@ import {
   ConfigurationError,
   TimeoutError,
 } from '../../lib/errors/redis-pool.errors';
+import { RedisPoolModule } from '../../lib/nest/redis-pool.module';
 import { useRedisCluster, type RedisClusterHandle } from '../harness';
+import { bootApp, closeApps } from '../nest/nest-helpers';
 import { sleep, uniqueName, watchUnhandledRejections } from '../pool/pool-checks';
 import { calls, callsEverywhere, expectClusterClosed } from './cluster-split-checks';
 
@@ -127,6 +129,24 @@ describe('multi-key commands split per slot, on a real cluster (3 masters, 3 rep
     expect(
       () => new ClusterPool({ nodes: cluster().seeds(), splitAcrossSlots: 'yes' as never }),
     ).toThrow(ConfigurationError);
+  }, 30_000);
+
+  it('the Nest module takes splitAcrossSlots in its cluster options', async () => {
+    const { app } = await bootApp({
+      imports: [
+        RedisPoolModule.forRoot({
+          cluster: { nodes: cluster().seeds(), splitAcrossSlots: true },
+          clientName: `${clientName}-nest`,
+        }),
+      ],
+    });
+    try {
+      const service = app.get(RedisService);
+      expect(await service.mset({ '{alpha}n': '1', '{beta}n': '2' })).toBe('OK');
+      expect(await service.mget('{beta}n', '{alpha}n')).toEqual(['2', '1']);
+    } finally {
+      await closeApps();
+    }
   }, 30_000);
 
   it('each per-slot part follows MOVED like a single command, and the map learns the new owner', async () => {
