@@ -132,6 +132,7 @@ const STANDALONE = [
   'throttler',
   'bullmq',
   'client-cache',
+  'observability',
 ].filter(
   (id) =>
     existsSync(path.join(root, 'bench', `${id}.mjs`)) &&

@@ -95,7 +95,7 @@ export class ClientCache implements CacheRequestHost {
       );
     }
     this.store.hits++;
-    return (entry.settled ?? Promise.resolve(copyOf(entry.value))) as Promise<T>;
+    return Promise.resolve(copyOf(entry.value) as T);
   }
 
   /**
@@ -216,7 +216,6 @@ export class ClientCache implements CacheRequestHost {
       bytes: read.name.length + read.id.length + replyBytes(copy),
       expiresAt: ttlMs > 0 ? Date.now() + ttlMs : Infinity,
       referenced: false,
-      settled: copy === null || typeof copy !== 'object' ? Promise.resolve(copy) : null,
     });
   }
 

@@ -8,7 +8,14 @@ import type {
 } from './redis-pool.interfaces';
 
 /** The module's own option keys, besides the pool's (`PoolOptions`). */
-const MODULE_KEYS = ['startup', 'startupTimeoutMs', 'cluster', 'sentinel', 'isGlobal'] as const;
+const MODULE_KEYS = [
+  'startup',
+  'startupTimeoutMs',
+  'cluster',
+  'sentinel',
+  'isGlobal',
+  'instrumentation',
+] as const;
 
 /** The keys of the `cluster` option. */
 const CLUSTER_KEYS = [

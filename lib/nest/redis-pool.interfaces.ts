@@ -6,6 +6,7 @@ import type {
   Type,
 } from '@nestjs/common';
 import type { ClusterPoolOptions } from '../cluster/cluster-options';
+import type { RedisPoolInstrumentationOptions } from './redis-pool.instrumentation';
 import type { PoolOptions } from '../pool/pool-options';
 import type { SentinelPoolOptions } from '../sentinel/sentinel-options';
 
@@ -66,6 +67,13 @@ export interface RedisPoolFactoryOptions extends PoolOptions {
    * @default 10000
    */
   startupTimeoutMs?: number;
+  /**
+   * OpenTelemetry spans and metrics for the pools of the process (`nestjs-redis-pool/otel`'s
+   * `instrumentRedisPools`, subscribed once however many registrations ask, and unsubscribed when the last of them
+   * closed): `true` for the global tracer and meter providers, or its options. Needs `@opentelemetry/api`.
+   * @default false
+   */
+  instrumentation?: boolean | RedisPoolInstrumentationOptions;
   /**
    * How long shutdown lets in-flight commands finish before every socket is closed (the pool's own option, used
    * by the module when the application closes).

@@ -18,6 +18,7 @@ import { checkModuleOptions, withPoolName } from './redis-pool.checks';
 import { revealOptions } from './redis-pool.options';
 import { pingWithin, reasonOf } from './redis-ping';
 import { describeTarget } from './redis-target';
+import { instrumentPool } from './redis-pool.instrumentation';
 
 /** Pool options but the URL (what a `SentinelPool` built from that URL takes over it). */
 function withoutUrl(options: PoolOptions): Omit<PoolOptions, 'url' | 'host' | 'port' | 'path'> {
@@ -32,6 +33,7 @@ export function toPoolOptions(options: RedisPoolModuleOptions): PoolOptions {
     isGlobal: _isGlobal,
     startup: _startup,
     startupTimeoutMs: _startupTimeoutMs,
+    instrumentation: _instrumentation,
     cluster: _cluster,
     sentinel: _sentinel,
     ...poolOptions
@@ -61,6 +63,7 @@ export async function createRedisPool(
           ? new ClusterPool({ ...poolOptions, ...cluster })
           : new ConnectionPool(poolOptions),
   );
+  instrumentPool(name, pool, revealOptions(options).instrumentation);
   if (options.startup === 'wait') {
     await waitUntilReady(
       name,

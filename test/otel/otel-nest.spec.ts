@@ -1,11 +1,18 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { trace } from '@opentelemetry/api';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import request from 'supertest';
 import { InjectRedis } from '../../lib/nest/redis.decorators';
+import { getRedisToken } from '../../lib/nest/redis.tokens';
+import { commandChannel } from '../../lib/observability/channels';
 import { RedisPoolModule } from '../../lib/nest/redis-pool.module';
-import type { RedisService } from '../../lib/client/redis.service';
+import { RedisService } from '../../lib/client/redis.service';
 import { useRedisServer } from '../harness';
-import { bootApp, closeApps } from '../nest/nest-helpers';
+import { bootApp, closeApp, closeApps } from '../nest/nest-helpers';
 import { useOtel } from './otel-helpers';
 
 @Controller('cats')
@@ -57,5 +64,47 @@ describe('nestjs-redis-pool/otel in a Nest app', () => {
     });
     expect(pipeline.attributes['db.operation.batch.size']).toBe(2);
     trace.disable();
+  });
+});
+
+describe('RedisPoolModule.forRoot({ instrumentation })', () => {
+  const server = useRedisServer();
+  afterEach(closeApps);
+
+  it('subscribes the bridge once for two instrumented pools, and unsubscribes it after app.close()', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracerProvider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    @Module({
+      imports: [
+        RedisPoolModule.forRoot({ url: server().url, instrumentation: { tracerProvider } }),
+        RedisPoolModule.forRoot({ name: 'cache', url: server().url, instrumentation: true }),
+      ],
+    })
+    class AppModule {}
+    expect(commandChannel.hasSubscribers).toBe(false);
+    const { app } = await bootApp({ imports: [AppModule] });
+    expect(commandChannel.hasSubscribers).toBe(true);
+    await app.get<RedisService>(getRedisToken('cache')).set('k', 'v');
+    expect(exporter.getFinishedSpans().filter((s) => s.name === 'SET')).toHaveLength(1);
+    await closeApp(app);
+    expect(commandChannel.hasSubscribers).toBe(false);
+    await tracerProvider.shutdown();
+  });
+
+  it('refuses an instrumentation option that is neither a boolean nor an object', async () => {
+    @Module({
+      imports: [
+        RedisPoolModule.forRoot({
+          url: server().url,
+          instrumentation: 'yes' as unknown as boolean,
+        }),
+      ],
+    })
+    class AppModule {}
+    await expect(bootApp({ imports: [AppModule] })).rejects.toThrow(
+      'option instrumentation of pool "default" must be true, false or an object of options',
+    );
   });
 });
