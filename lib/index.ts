@@ -15,7 +15,7 @@ export type {
 } from './pool/redis-pool.interface';
 export { parseRedisUrl, maskUrl } from './pool/redis-url';
 export { ClusterPool, type ClusterHealth } from './cluster/cluster-pool';
-export type { ClusterPoolOptions } from './cluster/cluster-options';
+export type { ClusterPoolOptions, ClusterReadFrom } from './cluster/cluster-options';
 export { SentinelPool, type FailoverEvent } from './sentinel/sentinel-pool';
 export type {
   NatMap,
