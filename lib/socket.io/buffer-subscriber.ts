@@ -77,6 +77,8 @@ export class BufferSubscriber {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private failures = 0;
   private closed = false;
+  /** Left with nothing to listen to: its connection is being given back, so it is no place for new names. */
+  private retiring = false;
   private watchingPool = false;
   private readonly onPoolClosing = (): void => {
     this.registry.clear();
@@ -94,9 +96,9 @@ export class BufferSubscriber {
     return this.connection?.address;
   }
 
-  /** Whether it holds a connection now. */
+  /** Whether it holds a connection now (and keeps it: one being given back does not count). */
   get connected(): boolean {
-    return this.connection !== null;
+    return this.connection !== null && !this.retiring;
   }
 
   /** Names of every kind still wanted. */
@@ -117,6 +119,7 @@ export class BufferSubscriber {
   adopt(kind: PubSubKind, entries: ReadonlyMap<string, Listeners>): Promise<string | undefined> {
     return this.serial(async () => {
       this.checkOpen();
+      this.retiring = false;
       const fresh = this.registry.put(kind, entries);
       return this.ensure(kind, fresh, entries);
     });
@@ -300,6 +303,10 @@ export class BufferSubscriber {
     const slots = new Set(names.map((name) => keySlot(name)));
     const leaving = this.registry.names('shard').filter((name) => slots.has(keySlot(name)));
     const entries = this.registry.take('shard', leaving);
+    // Retiring before the hook runs: the router must not place the moved names right back here, on a connection
+    // about to be given back (a new lease would then be taken for them, wherever their slot lives now, next to
+    // the router's subscriber already there).
+    if (this.registry.count === 0) this.retiring = true;
     if (entries.size > 0) this.hooks.moved?.(entries, movedTo);
     if (this.registry.count === 0) void this.serial(() => this.stop());
   }
