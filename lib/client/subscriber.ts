@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Connection } from '../connection/connection';
 import { PoolClosedError } from '../errors/redis-pool.errors';
 import { emitSafely } from '../utils/safe-emit';
+import { ReconnectSchedule } from './reconnect-schedule';
 import type { RedisPool } from '../pool/redis-pool.interface';
 import type { RedisReply } from '../protocol/resp.types';
 
@@ -101,16 +102,12 @@ export class Subscriber extends EventEmitter {
     shard: new Map(),
   };
   private tail: Promise<unknown> = Promise.resolve();
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private watchingPool = false;
   /** The pool's `closing` event: give the lease back at once, so `pool.disconnect()` need not wait for it. */
   private readonly onPoolClosing = () => {
     for (const kind of KINDS) this.registry[kind].clear();
     this.stop();
   };
-  private failures = 0;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
+  private readonly reconnects: ReconnectSchedule;
   private readonly routeKey: string | undefined;
 
   constructor(
@@ -118,8 +115,12 @@ export class Subscriber extends EventEmitter {
     options: SubscriberOptions = {},
   ) {
     super();
-    this.baseDelayMs = options.reconnectBaseDelayMs ?? 50;
-    this.maxDelayMs = options.reconnectMaxDelayMs ?? 2000;
+    this.reconnects = new ReconnectSchedule(
+      pool,
+      options.reconnectBaseDelayMs ?? 50,
+      options.reconnectMaxDelayMs ?? 2000,
+      this.onPoolClosing,
+    );
     this.routeKey = options.routeKey;
   }
 
@@ -270,20 +271,15 @@ export class Subscriber extends EventEmitter {
   }
 
   private attach(connection: Connection): void {
-    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    this.failures = 0;
+    this.reconnects.connected();
     this.connection = connection;
     connection.on('push', this.onPush);
     connection.once('close', this.onClose);
-    this.watchPool();
   }
 
   /** Gives the connection back and stops reconnecting: nothing is wanted any more. */
   private stop(): void {
-    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    this.unwatchPool();
+    this.reconnects.stop();
     this.dropConnection();
   }
 
@@ -354,28 +350,20 @@ export class Subscriber extends EventEmitter {
     connection.off('push', this.onPush);
     this.connection = null;
     if (this.pool.closed || this.count === 0) {
-      this.unwatchPool();
+      this.reconnects.stop();
       return;
     }
     this.scheduleReconnect();
   };
 
   private scheduleReconnect(): void {
-    if (this.reconnectTimer !== null || this.pool.closed) return;
-    const delay =
-      Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(this.failures, 20)) *
-      (0.5 + Math.random() / 2);
-    this.failures++;
-    this.watchPool();
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      void this.serial(() => this.reconnect());
-    }, delay);
+    if (this.pool.closed) return;
+    this.reconnects.schedule(() => void this.serial(() => this.reconnect()));
   }
 
   private async reconnect(): Promise<void> {
     if (this.connection !== null || this.count === 0 || this.pool.closed) {
-      if (this.connection === null) this.unwatchPool();
+      if (this.connection === null) this.reconnects.stop();
       return;
     }
     try {
@@ -385,18 +373,5 @@ export class Subscriber extends EventEmitter {
       this.report(error);
       this.scheduleReconnect();
     }
-  }
-
-  /** Listens for the pool closing, to give the lease back and stop reconnecting, so nothing is left running. */
-  private watchPool(): void {
-    if (this.watchingPool) return;
-    this.watchingPool = true;
-    this.pool.on('closing', this.onPoolClosing);
-  }
-
-  private unwatchPool(): void {
-    if (!this.watchingPool) return;
-    this.watchingPool = false;
-    this.pool.off('closing', this.onPoolClosing);
   }
 }

@@ -1,6 +1,7 @@
 import { keySlot } from '../cluster/hash-slot';
 import type { Connection } from '../connection/connection';
 import { PoolClosedError, ResponseError } from '../errors/redis-pool.errors';
+import { ReconnectSchedule } from '../client/reconnect-schedule';
 import type { RedisPool } from '../pool/redis-pool.interface';
 import type { RedisReply } from '../protocol/resp.types';
 import { SocketIoClientClosedError } from './socket-io.errors';
@@ -74,22 +75,27 @@ export class BufferSubscriber {
   private connection: Connection | null = null;
   private readonly registry = new SubscriptionRegistry();
   private tail: Promise<unknown> = Promise.resolve();
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private failures = 0;
   private closed = false;
   /** Left with nothing to listen to: its connection is being given back, so it is no place for new names. */
   private retiring = false;
-  private watchingPool = false;
   private readonly onPoolClosing = (): void => {
     this.registry.clear();
     void this.stop();
   };
+  private readonly reconnects: ReconnectSchedule;
 
   constructor(
     private readonly pool: RedisPool,
     private readonly settings: BufferSubscriberSettings,
     private readonly hooks: SubscriberHooks,
-  ) {}
+  ) {
+    this.reconnects = new ReconnectSchedule(
+      pool,
+      settings.reconnectBaseDelayMs,
+      settings.reconnectMaxDelayMs,
+      this.onPoolClosing,
+    );
+  }
 
   /** The address of the node the subscriber is connected to now. */
   get address(): string | undefined {
@@ -312,20 +318,15 @@ export class BufferSubscriber {
   }
 
   private attach(connection: Connection): void {
-    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    this.failures = 0;
+    this.reconnects.connected();
     this.connection = connection;
     connection.on('push', this.onPush);
     connection.once('close', this.onClose);
-    this.watchPool();
   }
 
   /** Gives the connection back and stops reconnecting; resolves once its socket closed. */
   private stop(): Promise<void> {
-    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    this.unwatchPool();
+    this.reconnects.stop();
     return this.dropConnection();
   }
 
@@ -391,28 +392,20 @@ export class BufferSubscriber {
     connection.off('push', this.onPush);
     this.connection = null;
     if (this.closed || this.pool.closed || this.registry.count === 0) {
-      this.unwatchPool();
+      this.reconnects.stop();
       return;
     }
     this.scheduleReconnect();
   };
 
   private scheduleReconnect(): void {
-    if (this.reconnectTimer !== null || this.pool.closed || this.closed) return;
-    const { reconnectBaseDelayMs: base, reconnectMaxDelayMs: max } = this.settings;
-    const delay =
-      Math.min(max, base * 2 ** Math.min(this.failures, 20)) * (0.5 + Math.random() / 2);
-    this.failures++;
-    this.watchPool();
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      void this.serial(() => this.reconnect());
-    }, delay);
+    if (this.pool.closed || this.closed) return;
+    this.reconnects.schedule(() => void this.serial(() => this.reconnect()));
   }
 
   private async reconnect(): Promise<void> {
     if (this.connection !== null || this.registry.count === 0 || this.pool.closed || this.closed) {
-      if (this.connection === null) this.unwatchPool();
+      if (this.connection === null) this.reconnects.stop();
       return;
     }
     const refused = new Map<string, ResponseError>();
@@ -425,18 +418,5 @@ export class BufferSubscriber {
       return;
     }
     await this.settle(refused);
-  }
-
-  /** Listens for the pool closing, to give the lease back and stop reconnecting. */
-  private watchPool(): void {
-    if (this.watchingPool) return;
-    this.watchingPool = true;
-    this.pool.on('closing', this.onPoolClosing);
-  }
-
-  private unwatchPool(): void {
-    if (!this.watchingPool) return;
-    this.watchingPool = false;
-    this.pool.off('closing', this.onPoolClosing);
   }
 }
