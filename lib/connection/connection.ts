@@ -229,7 +229,9 @@ export class Connection extends EventEmitter {
     const refusal = unsupported(name, sent);
     if (refusal !== undefined) return Promise.reject(new CommandNotAllowedError(refusal));
     this.lease.track(name, sent);
-    const budget = (timeoutMs ?? this.#options.commandTimeoutMs) + blockingWaitMs(name, sent);
+    const base = timeoutMs ?? this.#options.commandTimeoutMs;
+    // 0 means no deadline, for blocking commands too (not one of exactly their block time).
+    const budget = base <= 0 ? Infinity : base + blockingWaitMs(name, sent);
     const request = new CommandRequest(
       name,
       encoded,

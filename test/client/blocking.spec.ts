@@ -1,5 +1,7 @@
 import { AbortError } from '../../lib/errors/redis-pool.errors';
 import { ResponseError } from '../../lib/errors/redis-pool.errors';
+import { RedisService } from '../../lib/client/redis.service';
+import { ConnectionPool } from '../../lib/pool/connection-pool';
 import { useRedisServer } from '../harness';
 import { PROTOCOLS, key, rejectionOf, sleep, useService, waitFor } from './client-helpers';
 
@@ -35,6 +37,27 @@ describe.each(PROTOCOLS)('RedisService blocking commands (RESP%i)', (protocol) =
     await expect(redis().blpop([a, b], 1)).resolves.toEqual({ key: b, element: 'x' });
     await expect(redis().brpop([a, b], 1)).resolves.toEqual({ key: b, element: 'y' });
     await expect(redis().brpop([a, b], 0.05)).resolves.toBeNull();
+  });
+
+  it('with commandTimeoutMs: 0 (no deadline) a blocking command waits its whole block time, then null', async () => {
+    const pool = new ConnectionPool({
+      host: server().host,
+      port: server().port,
+      protocol,
+      commandTimeoutMs: 0,
+    });
+    try {
+      const untimed = new RedisService(pool);
+      const q = key('q');
+      // A deadline of exactly the block time would race the server's own timeout reply and often win.
+      const replies = await Promise.all([
+        ...Array.from({ length: 4 }, () => untimed.blpop(q, 0.2)),
+        ...Array.from({ length: 4 }, () => untimed.bzpopmin(q, 0.2)),
+      ]);
+      expect(replies).toEqual(Array(8).fill(null));
+    } finally {
+      await pool.disconnect();
+    }
   });
 
   it('blmove waits for an element and moves it', async () => {
