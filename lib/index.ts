@@ -7,6 +7,7 @@ export { Connection, type ConnectionStatus } from './connection/connection';
 export type { ConnectionOptions } from './connection/connection-options';
 export { ConnectionPool } from './pool/connection-pool';
 export type { PoolOptions, RetryOptions } from './pool/pool-options';
+export type { CacheStats, ClientSideCacheOptions } from './client-cache/client-cache.options';
 export type {
   CommandOptions,
   PoolStats,
