@@ -67,7 +67,7 @@ describe('pool options are checked at run time', () => {
       'Redis pool "default": unknown option `ulr` (did you mean `url`?)',
     );
     expect(configError(() => new ConnectionPool(loose({ colour: 'blue' })))).toMatch(
-      /^Redis pool "default": unknown option `colour` \(known: name, url, host, port, .*readOnly, expectRole\)$/,
+      /^Redis pool "default": unknown option `colour` \(known: name, url, host, port, .*readOnly, expectRole, clientSideCache\)$/,
     );
   });
 
