@@ -25,7 +25,7 @@ export interface LeaseHost {
 
 /**
  * Commands whose success changes nothing a re-run would repeat: a transaction's brackets, WATCH, ASKING. Their
- * replies, and the `QUEUED` of commands inside MULTI, do not count as work done.
+ * replies, and the `QUEUED` of commands sent inside MULTI, do not count as work done.
  */
 const NEUTRAL = new Set(['MULTI', 'WATCH', 'UNWATCH', 'DISCARD', 'ASKING', 'PING']);
 
@@ -49,10 +49,10 @@ class LeaseWatch {
     asking: boolean,
   ) {
     const original = connection.executeWith;
-    const watch = (reply: Promise<unknown>, name: string): void => {
+    const watch = (reply: Promise<unknown>, name: string, inMulti: boolean): void => {
       const settled = reply.then(
         (value) => {
-          if (!NEUTRAL.has(name) && value !== 'QUEUED') this.effective++;
+          if (!NEUTRAL.has(name) && !(inMulti && value === 'QUEUED')) this.effective++;
         },
         (error: unknown) => {
           if (isRedirection(error)) this.redirection ??= error;
@@ -73,11 +73,12 @@ class LeaseWatch {
       signal?: AbortSignal,
     ): Promise<T> {
       const name = commandName(command);
-      if (asking && name !== 'ASKING' && !this.lease.inMulti) {
+      const inMulti = this.lease.inMulti;
+      if (asking && name !== 'ASKING' && !inMulti) {
         original.call(this, 'ASKING', [], false, timeoutMs).catch(() => undefined);
       }
       const reply = original.call(this, command, args, buffers, timeoutMs, signal) as Promise<T>;
-      watch(reply, name);
+      watch(reply, name, inMulti);
       return reply;
     };
   }
