@@ -142,6 +142,7 @@ describe('pool options', () => {
       maxQueueLength: 100000,
       retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 2000 },
       drainTimeoutMs: 5000,
+      clientSideCache: null,
     });
   });
 
