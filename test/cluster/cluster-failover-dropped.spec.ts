@@ -3,12 +3,15 @@ import { keySlot } from '../../lib/cluster/hash-slot';
 import { ConnectionError, RedisError, TimeoutError } from '../../lib/errors/redis-pool.errors';
 import { useRedisCluster, type RedisClusterHandle, type RedisServerHandle } from '../harness';
 import { sleep, watchUnhandledRejections } from '../pool/pool-checks';
+import { expectClusterPoolEmpty, expectNoClients } from './cluster-closed';
 
 /**
  * A master that stops answering without closing anything (SIGSTOP: the kernel still accepts its connections
  * and buffers what is written), on a real 3+3 cluster with a 1 s cluster-node-timeout: callers wait for the
  * replica's promotion within their deadline, nothing is sent twice, no reply reaches the wrong caller.
  */
+
+const CLIENT_NAME = 'failover-dropped';
 
 interface Report {
   ok: number;
@@ -79,14 +82,20 @@ describe('ClusterPool when a master stops answering (SIGSTOP)', () => {
   let frozen: RedisServerHandle | undefined;
 
   afterEach(async () => {
-    await pool?.disconnect();
+    // Nothing left open, the frozen node included once it runs again (it then sees our sockets closed).
+    if (pool !== undefined) await expectClusterPoolEmpty(pool);
     pool = undefined;
     if (frozen !== undefined) await thaw(cluster(), frozen);
     frozen = undefined;
+    await expectNoClients(cluster(), CLIENT_NAME);
   }, 60_000);
 
   it('50 callers under load: 0 mismatches, no INCR counted twice, callers succeed after the promotion', async () => {
-    pool = new ClusterPool({ nodes: cluster().seeds(), commandTimeoutMs: 15_000 });
+    pool = new ClusterPool({
+      nodes: cluster().seeds(),
+      commandTimeoutMs: 15_000,
+      clientName: CLIENT_NAME,
+    });
     const tag = 'stop';
     const victim = await cluster().ownerOf(keySlot(`{${tag}}`));
     const load = startLoad(pool, 50, tag, 'load');
@@ -127,7 +136,11 @@ describe('ClusterPool when a master stops answering (SIGSTOP)', () => {
   }, 60_000);
 
   it('reads in flight on the frozen master are answered by its successor, long before their deadline', async () => {
-    pool = new ClusterPool({ nodes: cluster().seeds(), commandTimeoutMs: 15_000 });
+    pool = new ClusterPool({
+      nodes: cluster().seeds(),
+      commandTimeoutMs: 15_000,
+      clientName: CLIENT_NAME,
+    });
     const tag = 'inflight';
     const keys = Array.from({ length: 10 }, (_, id) => `{${tag}}r:${id}`);
     for (const key of keys) await pool.executeCommand('SET', key, `value-of-${key}`);
@@ -153,6 +166,7 @@ describe('ClusterPool when a master stops answering (SIGSTOP)', () => {
       nodes: cluster().seeds(),
       connectTimeoutMs: 300,
       commandTimeoutMs: 15_000,
+      clientName: CLIENT_NAME,
     });
     const startedAt = Date.now();
     await pool.executeCommand('SET', `{${tag}}k`, 'v');

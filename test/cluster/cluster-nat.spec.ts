@@ -10,9 +10,7 @@ import {
   ConfigurationError,
   RedisError,
 } from '../../lib/errors/redis-pool.errors';
-import type { RedisReply } from '../../lib/protocol/resp.types';
 import { checkModuleOptions } from '../../lib/nest/redis-pool.checks';
-import { ConnectionPool } from '../../lib/pool/connection-pool';
 import {
   respEncode,
   startFakeRespServer,
@@ -23,6 +21,8 @@ import {
   type TcpProxy,
 } from '../harness';
 import { watchUnhandledRejections } from '../pool/pool-checks';
+import { expectClusterPoolEmpty, expectNoClients } from './cluster-closed';
+import { commandReplyOf, oneShardReply, shardNode } from './fake-cluster-node';
 
 /**
  * Announced addresses: `natMap` for a cluster reached only through port-remapping proxies (real 3+3 cluster),
@@ -32,14 +32,6 @@ import { watchUnhandledRejections } from '../pool/pool-checks';
 
 const OUTSIDE = { host: '10.255.255.1', port: 7000 };
 const PASSWORD = 'nat-test-secret';
-
-/** Any reply as RESP2 frames (strings as bulk strings), to replay a real server's COMMAND reply. */
-function encode(value: RedisReply): string {
-  if (value === null) return respEncode.bulk(null);
-  if (typeof value === 'number' || typeof value === 'bigint') return respEncode.integer(value);
-  if (Array.isArray(value)) return respEncode.array(value.map(encode));
-  return respEncode.bulk(String(value));
-}
 
 /** Every host a TCP socket was opened to while `run` ran. */
 async function hostsConnectedDuring(run: () => Promise<void>): Promise<string[]> {
@@ -94,7 +86,7 @@ describe('ClusterPool natMap, through port-remapping proxies', () => {
   ])(
     'with %s: every slot and a MOVED reached through the proxies only',
     async (_, natMap) => {
-      const pool = new ClusterPool({ nodes: seeds(), natMap: natMap() });
+      const pool = new ClusterPool({ nodes: seeds(), natMap: natMap(), clientName: 'nat-map' });
       const connectedTo: string[] = [];
       pool.on('connect', (...args: unknown[]) => connectedTo.push(String(args[args.length - 1])));
       try {
@@ -121,7 +113,8 @@ describe('ClusterPool natMap, through port-remapping proxies', () => {
           true,
         );
       } finally {
-        await pool.disconnect();
+        await expectClusterPoolEmpty(pool);
+        await expectNoClients(cluster(), 'nat-map');
       }
     },
     60_000,
@@ -161,28 +154,8 @@ describe('ClusterPool refuses node addresses outside the seeds networks', () => 
   let replica: { host: string; port: number } | undefined;
   let master: { host: string; port: number } | undefined;
 
-  const node = (address: { host: string; port: number }, role: string): string =>
-    encode([
-      'id',
-      'x'.repeat(40),
-      'port',
-      address.port,
-      'ip',
-      address.host,
-      'endpoint',
-      address.host,
-      'role',
-      role,
-      'replication-offset',
-      0,
-      'health',
-      'online',
-    ]);
-
   beforeAll(async () => {
-    const real = new ConnectionPool({ port: server().port });
-    commandReply = encode(await real.executeCommand('COMMAND'));
-    await real.disconnect();
+    commandReply = await commandReplyOf(server().port);
     target = await startFakeRespServer((command, conn) => {
       const name = command[0].toUpperCase();
       conn.write(
@@ -193,17 +166,11 @@ describe('ClusterPool refuses node addresses outside the seeds networks', () => 
       const [name, sub] = [command[0].toUpperCase(), command[1]?.toUpperCase()];
       if (name === 'CLUSTER' && sub === 'SHARDS') {
         const self = master ?? { host: fake.host, port: fake.port };
-        const nodes = [node(self, 'master'), ...(replica ? [node(replica, 'replica')] : [])];
-        conn.write(
-          respEncode.array([
-            respEncode.array([
-              encode('slots'),
-              encode([0, 16383]),
-              encode('nodes'),
-              respEncode.array(nodes),
-            ]),
-          ]),
-        );
+        const nodes = [
+          shardNode(self, 'master'),
+          ...(replica ? [shardNode(replica, 'replica')] : []),
+        ];
+        conn.write(oneShardReply(nodes));
       } else if (name === 'COMMAND') {
         conn.write(commandReply);
       } else if (name === 'GET') {

@@ -3,6 +3,7 @@ import { keySlot } from '../../lib/cluster/hash-slot';
 import { ClusterError } from '../../lib/errors/redis-pool.errors';
 import { useRedisCluster, type RedisServerHandle } from '../harness';
 import { watchUnhandledRejections } from '../pool/pool-checks';
+import { expectClusterPoolEmpty, expectNoClients } from './cluster-closed';
 
 /**
  * `readFrom: 'preferReplica'` and `'replica'` when a shard loses its only replica, on a real 3+3 cluster. The
@@ -31,8 +32,13 @@ describe("ClusterPool readFrom 'preferReplica' and 'replica' without a healthy r
   it('preferReplica reads from the master once the replica is gone; replica fails typed', async () => {
     const tag = '{rf}';
     const keys = Array.from({ length: 20 }, (_, i) => `${tag}k${i}`);
-    const prefer = new ClusterPool({ nodes: cluster().seeds(), readFrom: 'preferReplica' });
-    const strict = new ClusterPool({ nodes: cluster().seeds(), readFrom: 'replica' });
+    const clientName = 'read-from';
+    const prefer = new ClusterPool({
+      nodes: cluster().seeds(),
+      readFrom: 'preferReplica',
+      clientName,
+    });
+    const strict = new ClusterPool({ nodes: cluster().seeds(), readFrom: 'replica', clientName });
     const readAll = (pool: ClusterPool) =>
       Promise.all(keys.map((key) => pool.executeCommand('GET', key)));
     const expected = keys.map((key) => `v-${key}`);
@@ -80,7 +86,8 @@ describe("ClusterPool readFrom 'preferReplica' and 'replica' without a healthy r
       expect(await readAll(prefer)).toEqual(expected);
       await expect(strict.executeCommand('GET', keys[1])).rejects.toThrow(ClusterError);
     } finally {
-      await Promise.all([prefer.disconnect(), strict.disconnect()]);
+      await Promise.all([expectClusterPoolEmpty(prefer), expectClusterPoolEmpty(strict)]);
+      await expectNoClients(cluster(), clientName);
     }
   }, 60_000);
 });

@@ -3,6 +3,7 @@ import { keySlot, SLOT_COUNT } from '../../lib/cluster/hash-slot';
 import { RedisError } from '../../lib/errors/redis-pool.errors';
 import { generateTlsCerts, useRedisCluster, type RedisServerHandle } from '../harness';
 import { watchUnhandledRejections } from '../pool/pool-checks';
+import { expectClusterPoolEmpty, expectNoClients } from './cluster-closed';
 
 /**
  * A real 3+3 cluster with `tls-port` and `tls-cluster yes` (bus and replication over TLS too), reached over TLS
@@ -38,7 +39,11 @@ describe('ClusterPool over TLS (tls-port, tls-cluster yes)', () => {
   const ca = () => cluster().nodes[0].certs!.ca;
 
   it('serves every one of the 16384 slots, and follows a MOVED to a TLS port', async () => {
-    const pool = new ClusterPool({ nodes: cluster().tlsSeeds(), tls: { ca: ca() } });
+    const pool = new ClusterPool({
+      nodes: cluster().tlsSeeds(),
+      tls: { ca: ca() },
+      clientName: 'tls-cluster',
+    });
     const connectedTo: number[] = [];
     pool.on('connect', (...args: unknown[]) =>
       connectedTo.push(Number(String(args[args.length - 1]).split(':')[1])),
@@ -65,7 +70,8 @@ describe('ClusterPool over TLS (tls-port, tls-cluster yes)', () => {
       expect(connectedTo.length).toBeGreaterThanOrEqual(3);
       expect(connectedTo.filter((port) => !tlsPorts().has(port))).toEqual([]);
     } finally {
-      await pool.disconnect();
+      await expectClusterPoolEmpty(pool);
+      await expectNoClients(cluster(), 'tls-cluster');
     }
   }, 60_000);
 
@@ -91,7 +97,7 @@ describe('ClusterPool over TLS (tls-port, tls-cluster yes)', () => {
         // Not retried as a transient failure until the deadline.
         expect(Date.now() - startedAt).toBeLessThan(8000);
       } finally {
-        await pool.disconnect();
+        await expectClusterPoolEmpty(pool);
       }
     },
     30_000,
