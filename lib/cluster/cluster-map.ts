@@ -123,6 +123,11 @@ export class ClusterMap {
     return node.stalled ? undefined : node;
   }
 
+  /** The master the current map names for a slot, stalled or not. */
+  masterOf(slot: number): ClusterNode | undefined {
+    return this.slots[slot]?.master;
+  }
+
   /**
    * A random healthy replica of the slot's shard; `null` when it has none, `undefined` when no node is known for
    * the slot. A shard known only from a MOVED (its replicas not read yet) answers with its master.

@@ -11,7 +11,7 @@ import type { CommandOptions } from '../pool/redis-pool.interface';
 import { commandName } from '../protocol/resp-encoder';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 import type { ClusterContext } from './cluster-context';
-import type { ClusterNode } from './cluster-map';
+import type { ClusterMap, ClusterNode } from './cluster-map';
 import type { ClusterRefresher } from './cluster-refresher';
 import type { CommandKeyTable } from './command-keys';
 import { ANY_SLOT, commandSlot } from './command-slot';
@@ -97,7 +97,9 @@ export class ClusterRouter {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (node === undefined) return this.recover(new NoNodeError(noNode(slot)), call, null);
+    if (node === undefined) {
+      return this.recover(new NoNodeError(noNode(slot, this.context.map)), call, null);
+    }
     return node.pool
       .execute<T>(command, args, options)
       .catch((error: unknown) => this.recover<T>(error, call, node));
@@ -111,7 +113,7 @@ export class ClusterRouter {
     if (node === undefined) {
       await this.refresher.refresh();
       node = slot === ANY_SLOT ? map.anyMaster() : map.owner(slot, false);
-      if (node === undefined) throw new NoNodeError(noNode(slot));
+      if (node === undefined) throw new NoNodeError(noNode(slot, this.context.map));
     }
     return node;
   }
@@ -205,7 +207,7 @@ export class ClusterRouter {
       }
       node = ask ?? this.target(call) ?? null;
       if (node === null) {
-        error = new NoNodeError(noNode(call.slot));
+        error = new NoNodeError(noNode(call.slot, map));
         continue;
       }
       const options: CommandOptions = { ...call.options, timeoutMs: remaining };
@@ -286,6 +288,10 @@ export class ClusterRouter {
 /** No node is known for a slot (yet): a refresh may well find one. */
 class NoNodeError extends ClusterError {}
 
-function noNode(slot: number): string {
-  return slot === ANY_SLOT ? 'No node of the cluster is known' : `No node serves slot ${slot}`;
+function noNode(slot: number, map: ClusterMap): string {
+  if (slot === ANY_SLOT) return 'No node of the cluster is known';
+  const master = map.masterOf(slot);
+  return master?.stalled === true
+    ? `The master of slot ${slot} (${master.key}) is not answering, and no successor is known yet`
+    : `No node serves slot ${slot}`;
 }
