@@ -95,7 +95,7 @@ export class ClientCache implements CacheRequestHost {
       );
     }
     this.store.hits++;
-    return Promise.resolve(copyOf(entry.value) as T);
+    return (entry.settled ?? Promise.resolve(copyOf(entry.value))) as Promise<T>;
   }
 
   /**
@@ -216,6 +216,7 @@ export class ClientCache implements CacheRequestHost {
       bytes: read.name.length + read.id.length + replyBytes(copy),
       expiresAt: ttlMs > 0 ? Date.now() + ttlMs : Infinity,
       referenced: false,
+      settled: copy === null || typeof copy !== 'object' ? Promise.resolve(copy) : null,
     });
   }
 

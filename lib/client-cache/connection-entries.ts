@@ -16,6 +16,11 @@ export interface CacheEntry {
   readonly expiresAt: number;
   /** Read since eviction last passed it (the CLOCK approximation of least recently used). */
   referenced: boolean;
+  /**
+   * For an immutable value (text, a number, nil), the one settled promise every hit returns: nothing to copy, so
+   * nothing to allocate per hit. `null` for values that are copied per hit.
+   */
+  settled: Promise<RedisReply> | null;
 }
 
 /** A cacheable read on its way: queued on a connection and awaiting its reply. */

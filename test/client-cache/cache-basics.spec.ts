@@ -118,6 +118,23 @@ describe('client-side cache: hits, invalidation, copies', () => {
     expect(pool.cacheStats()).toMatchObject({ entries: 4, hits: 7 });
   });
 
+  it('keys entries by every argument: no two argument lists share one', async () => {
+    open();
+    await writer.executeCommand('SET', 'k', 'abcdefghijklmnopqrstuvwxyz');
+    await expect(pool.executeCommand('GETRANGE', 'k', '1', '23')).resolves.toBe(
+      'bcdefghijklmnopqrstuvwx',
+    );
+    await expect(pool.executeCommand('GETRANGE', 'k', '12', '3')).resolves.toBe('');
+    await expect(pool.executeCommand('GETRANGE', 'k', 1, 23)).resolves.toBe(
+      'bcdefghijklmnopqrstuvwx',
+    );
+    await expect(pool.executeCommand('GETRANGE', 'k', Buffer.from('1'), '23')).resolves.toBe(
+      'bcdefghijklmnopqrstuvwx',
+    );
+    await expect(pool.executeCommand('GETRANGE', 'k', '12', '3')).resolves.toBe('');
+    expect(pool.cacheStats()).toMatchObject({ entries: 4, hits: 1, misses: 4 });
+  });
+
   it('never caches non-deterministic, multi-key or write commands', async () => {
     open();
     await writer.executeCommand('SADD', 's', 'a', 'b', 'c');

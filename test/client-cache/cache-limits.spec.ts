@@ -52,6 +52,9 @@ describe('client-side cache: limits, options and call semantics', () => {
     expect(pool.cacheStats()).toMatchObject({ hits: 3, misses: 3 });
     await pool.executeCommand('GET', 'b');
     expect(pool.cacheStats()).toMatchObject({ misses: 4, evictions: 2, entries: 2 });
+    // The entry just stored is kept; the least recently used other one made room.
+    await pool.executeCommand('GET', 'b');
+    expect(pool.cacheStats()).toMatchObject({ hits: 4, misses: 4 });
   });
 
   it('evicts by bytes, and never keeps a reply larger than maxBytes', async () => {
