@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startCluster } from './cluster-servers.mjs';
-import { startTlsRedis } from './tls-redis.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = Object.fromEntries(
@@ -24,10 +23,6 @@ const warmupMs = Number(args.warmup ?? 500);
 
 const PEERS = ['ioredis', 'ioredis (auto-pipelining)', 'node-redis', 'valkey-glide'];
 const OURS = 'nestjs-redis-pool';
-// `ceiling` (one write per event-loop iteration, replies decoded) is what "of ceiling" is measured against;
-// `ceiling (nextTick)` is the first, weaker one, kept as a second row.
-const CEILINGS = ['ceiling', 'ceiling (nextTick)'];
-const isCeiling = (client) => CEILINGS.includes(client);
 const CLUSTER_CLIENTS = [
   `${OURS} (cluster)`,
   'ioredis Cluster',
@@ -40,52 +35,36 @@ const SCENARIOS = [
     label: 'GET/SET 1:1, 1 caller',
     scenario: 'mixed',
     concurrency: 1,
-    clients: [OURS, ...PEERS, ...CEILINGS],
+    clients: [OURS, ...PEERS, 'ceiling'],
   },
   {
     id: 'mixed-100',
     label: 'GET/SET 1:1, 100 callers',
     scenario: 'mixed',
     concurrency: 100,
-    clients: [OURS, ...PEERS, ...CEILINGS],
+    clients: [OURS, ...PEERS, 'ceiling'],
   },
   {
     id: 'mixed-1000',
     label: 'GET/SET 1:1, 1 000 callers',
     scenario: 'mixed',
     concurrency: 1000,
-    clients: [OURS, ...PEERS, ...CEILINGS],
+    clients: [OURS, ...PEERS, 'ceiling'],
   },
   {
     id: 'pipeline',
     label: '10 000-command pipeline',
     scenario: 'pipeline',
     concurrency: 1,
-    clients: [OURS, ...PEERS, ...CEILINGS],
+    clients: [OURS, ...PEERS, 'ceiling'],
   },
   {
     id: 'big',
     label: '1 MB values SET+GET, 4 callers',
     scenario: 'big',
     concurrency: 4,
-    clients: [OURS, ...PEERS, 'ceiling'],
+    clients: [OURS, ...PEERS],
     unit: 'MB/s',
-  },
-  {
-    id: 'tls-100',
-    label: 'TLS (verified against a CA), GET/SET 1:1, 100 callers',
-    scenario: 'mixed',
-    concurrency: 100,
-    tls: true,
-    clients: [OURS, ...PEERS, 'ceiling'],
-  },
-  {
-    id: 'pubsub',
-    label: 'pub/sub, 1 publisher pipelining 100-byte messages, 1 subscriber (messages received)',
-    scenario: 'pubsub',
-    concurrency: 1,
-    clients: [OURS, 'ioredis', 'node-redis', 'valkey-glide'],
-    unit: 'msg/s',
   },
   {
     id: 'exclusive',
@@ -238,8 +217,7 @@ if (!existsSync(path.join(root, 'dist/index.js'))) {
   spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
 }
 
-const redis = SCENARIOS.some((s) => !s.cluster && !s.tls) ? await startRedis() : null;
-const tlsRedis = SCENARIOS.some((s) => s.tls) ? await startTlsRedis(cleanups) : null;
+const redis = SCENARIOS.some((s) => !s.cluster) ? await startRedis() : null;
 const cluster = SCENARIOS.some((s) => s.cluster) ? await startCluster({ masters: 3 }) : null;
 const version = (redis ?? cluster)?.version ?? spawnSync('redis-server', ['--version']).stdout;
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${String(version).split(' ').slice(0, 3).join(' ')}`;
@@ -268,8 +246,7 @@ try {
             await runWorker({
               client,
               scenario: s.scenario,
-              port: s.tls ? tlsRedis.port : redis?.port,
-              caPath: s.tls ? tlsRedis.caPath : undefined,
+              port: redis?.port,
               nodes: s.cluster ? cluster.nodes : undefined,
               concurrency: s.concurrency,
               durationMs,
@@ -293,16 +270,14 @@ try {
         p99Ms: median(runs[client].map((r) => r.p99Ms)),
         rssMb: median(runs[client].map((r) => r.rssMb)),
         heapMb: median(runs[client].map((r) => r.heapMb)),
-        cpuUsPerOp: median(runs[client].map((r) => r.cpuUsPerOp)),
       }));
     const ours = rows.find((r) => r.client.startsWith(OURS));
-    const peers = rows.filter((r) => !r.client.startsWith(OURS) && !isCeiling(r.client));
+    const peers = rows.filter((r) => !r.client.startsWith(OURS) && r.client !== 'ceiling');
     const best = peers.reduce((a, b) => (b.value > a.value ? b : a), peers[0]);
-    const leanest = peers.reduce((a, b) => (b.cpuUsPerOp < a.cpuUsPerOp ? b : a), peers[0]);
-    const smallest = peers.reduce((a, b) => (b.rssMb < a.rssMb ? b : a), peers[0]);
     const baseline = s.baseline ?? 'ioredis';
     const io = rows.find((r) => r.client === baseline);
     const ceiling = rows.find((r) => r.client === 'ceiling');
+    const lowestPeerRss = Math.min(...peers.map((r) => r.rssMb));
     const summary = {
       id: s.id,
       label: s.label,
@@ -315,12 +290,7 @@ try {
       baseline,
       vsIoredis: ours && io ? ours.value / io.value : null,
       ofCeiling: ours && ceiling ? ours.value / ceiling.value : null,
-      rssVsLowestPeer: ours && smallest ? ours.rssMb / smallest.rssMb : null,
-      lowestRssPeer: smallest?.client ?? null,
-      // CPU per operation (user + sys µs): against the peer that spends the least, and the `ceiling` client.
-      cpuVsBestPeer: ours && leanest ? ours.cpuUsPerOp / leanest.cpuUsPerOp : null,
-      leanestPeer: leanest?.client ?? null,
-      cpuVsCeiling: ours && ceiling ? ours.cpuUsPerOp / ceiling.cpuUsPerOp : null,
+      rssVsLowestPeer: ours ? ours.rssMb / lowestPeerRss : null,
     };
     report.scenarios.push(summary);
     console.log(`## ${s.label}`);
@@ -332,20 +302,17 @@ try {
         'p99 ms': r.p99Ms.toFixed(3),
         'RSS MB': r.rssMb.toFixed(0),
         'heap MB': r.heapMb.toFixed(1),
-        'CPU µs/op': r.cpuUsPerOp.toFixed(2),
         'vs ioredis': io ? (r.value / io.value).toFixed(2) : '',
         'of ceiling': ceiling ? (r.value / ceiling.value).toFixed(2) : '',
       })),
     );
     const f = (x) => (x === null ? 'n/a' : `${x.toFixed(2)}x`);
     console.log(
-      `   ours vs best peer (${summary.bestPeer}): ${f(summary.vsBestPeer)}; vs ${baseline}: ${f(summary.vsIoredis)}; of ceiling: ${f(summary.ofCeiling)}\n` +
-        `   peak RSS vs lowest peer (${summary.lowestRssPeer}): ${f(summary.rssVsLowestPeer)}; CPU/op vs leanest peer (${summary.leanestPeer}): ${f(summary.cpuVsBestPeer)}; CPU/op vs ceiling: ${f(summary.cpuVsCeiling)}\n`,
+      `   ours vs best peer (${summary.bestPeer}): ${f(summary.vsBestPeer)}; vs ${baseline}: ${f(summary.vsIoredis)}; of ceiling: ${f(summary.ofCeiling)}; RSS vs lowest peer: ${f(summary.rssVsLowestPeer)}\n`,
     );
   }
 } finally {
   redis?.stop();
-  tlsRedis?.stop();
   cluster?.stop();
 }
 
