@@ -131,4 +131,20 @@ describe('client-side cache: the read/invalidation race', () => {
     await expect(redis.get('k')).resolves.toBe('v2');
     proxy.releasePushes();
   });
+
+  it('and for a write on a lease: its keys go again when it is acknowledged', async () => {
+    await openTwo();
+    await writer.executeCommand('SET', 'k', 'v1');
+    proxy.holdPushes();
+    const held = proxy.holdNextRequest();
+    const write = pool.withConnection((c) => c.executeCommand('SET', 'k', 'v2'));
+    await held;
+    await expect(pool.executeCommand('GET', 'k')).resolves.toBe('v1');
+    expect(pool.cacheStats().entries).toBe(1);
+    proxy.releaseRequests();
+    await expect(write).resolves.toBe('OK');
+    expect(pool.cacheStats().entries).toBe(0);
+    await expect(pool.executeCommand('GET', 'k')).resolves.toBe('v2');
+    proxy.releasePushes();
+  });
 });
