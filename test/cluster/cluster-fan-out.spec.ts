@@ -114,9 +114,10 @@ describe('commands sent to every master or node, across a failover', () => {
     // The pool still takes `demoted` for a master (no refresh yet): FLUSHALL there answers READONLY.
     const refusedBefore = await calls(cluster(), demoted.port, 'flushall', 'rejected_calls');
     expect(await redis.executeCommand('FLUSHALL')).toBe('OK');
+    // Refused there at least once (again if the retry came before the refresh, on a loaded machine).
     expect(
       (await calls(cluster(), demoted.port, 'flushall', 'rejected_calls')) - refusedBefore,
-    ).toBe(1);
+    ).toBeGreaterThanOrEqual(1);
     const masters = await cluster().masters();
     expect(masters).toContain(replica);
     for (const node of masters) expect(Number(await node.cli('DBSIZE'))).toBe(0);
