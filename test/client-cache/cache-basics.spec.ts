@@ -40,6 +40,18 @@ describe('client-side cache: hits, invalidation, copies', () => {
   };
   const getCalls = async () => commandCalls(await server.cli('INFO', 'commandstats'), 'get');
 
+  it('every connection of the pool has tracking on from its handshake; a pool without the option has not', async () => {
+    open({ minIdle: 2 });
+    await pool.executeCommand('PING');
+    await pool.withConnection((c) => c.executeCommand('PING'));
+    const ours = (await server.clientList()).filter((c) => c.name === name);
+    expect(ours.length).toBeGreaterThanOrEqual(2);
+    for (const client of ours) expect(client.flags).toContain('t');
+    await writer.executeCommand('PING');
+    const others = (await server.clientList()).filter((c) => c.name !== name);
+    for (const client of others) expect(client.flags).not.toContain('t');
+  });
+
   it('answers a repeated read from the cache without touching the server, and counts it', async () => {
     open();
     await writer.executeCommand('SET', 'k', 'v1');
