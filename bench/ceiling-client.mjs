@@ -1,6 +1,7 @@
-// The least a client can do: one socket, commands written in one coalesced write per tick, replies counted by a
-// minimal scanner that understands only the reply shapes the benchmark provokes. Every figure in the table can
-// be read as a fraction of what Node and this server allow.
+// The first, weaker ceiling (`ceiling (nextTick)` in the tables): one socket, commands written in one coalesced
+// write per tick (process.nextTick, so once per `data` event), replies counted, not decoded, by a minimal scanner
+// that understands only the reply shapes the benchmark provokes. The `ceiling` row is the stronger
+// bench/ceiling-immediate.mjs (one write per event-loop iteration, replies decoded into values).
 import net from 'node:net';
 
 function encode(args) {

@@ -51,7 +51,7 @@ clients.forEach((client, c) => {
     .map((s, i) => [i, s.rows.find((r) => r.client === client)])
     .filter(([, r]) => r !== undefined)
     .map(([i, r]) => [x(i), y(r.value)]);
-  const dash = client === 'ceiling' ? ' stroke-dasharray="5 4"' : '';
+  const dash = client.startsWith('ceiling') ? ' stroke-dasharray="5 4"' : '';
   parts.push(
     `<polyline fill="none" stroke="${color}" stroke-width="${client.startsWith('nestjs') ? 3 : 2}"${dash} points="${points.map((p) => p.join(',')).join(' ')}"/>`,
   );

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startCluster } from './cluster-servers.mjs';
+import { startTlsRedis } from './tls-redis.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = Object.fromEntries(
@@ -23,6 +24,10 @@ const warmupMs = Number(args.warmup ?? 500);
 
 const PEERS = ['ioredis', 'ioredis (auto-pipelining)', 'node-redis', 'valkey-glide'];
 const OURS = 'nestjs-redis-pool';
+// `ceiling` (one write per event-loop iteration, replies decoded) is what "of ceiling" is measured against;
+// `ceiling (nextTick)` is the first, weaker one, kept as a second row.
+const CEILINGS = ['ceiling', 'ceiling (nextTick)'];
+const isCeiling = (client) => CEILINGS.includes(client);
 const CLUSTER_CLIENTS = [
   `${OURS} (cluster)`,
   'ioredis Cluster',
@@ -35,36 +40,52 @@ const SCENARIOS = [
     label: 'GET/SET 1:1, 1 caller',
     scenario: 'mixed',
     concurrency: 1,
-    clients: [OURS, ...PEERS, 'ceiling'],
+    clients: [OURS, ...PEERS, ...CEILINGS],
   },
   {
     id: 'mixed-100',
     label: 'GET/SET 1:1, 100 callers',
     scenario: 'mixed',
     concurrency: 100,
-    clients: [OURS, ...PEERS, 'ceiling'],
+    clients: [OURS, ...PEERS, ...CEILINGS],
   },
   {
     id: 'mixed-1000',
     label: 'GET/SET 1:1, 1 000 callers',
     scenario: 'mixed',
     concurrency: 1000,
-    clients: [OURS, ...PEERS, 'ceiling'],
+    clients: [OURS, ...PEERS, ...CEILINGS],
   },
   {
     id: 'pipeline',
     label: '10 000-command pipeline',
     scenario: 'pipeline',
     concurrency: 1,
-    clients: [OURS, ...PEERS, 'ceiling'],
+    clients: [OURS, ...PEERS, ...CEILINGS],
   },
   {
     id: 'big',
     label: '1 MB values SET+GET, 4 callers',
     scenario: 'big',
     concurrency: 4,
-    clients: [OURS, ...PEERS],
+    clients: [OURS, ...PEERS, 'ceiling'],
     unit: 'MB/s',
+  },
+  {
+    id: 'tls-100',
+    label: 'TLS (verified against a CA), GET/SET 1:1, 100 callers',
+    scenario: 'mixed',
+    concurrency: 100,
+    tls: true,
+    clients: [OURS, ...PEERS, 'ceiling'],
+  },
+  {
+    id: 'pubsub',
+    label: 'pub/sub, 1 publisher pipelining 100-byte messages, 1 subscriber (messages received)',
+    scenario: 'pubsub',
+    concurrency: 1,
+    clients: [OURS, 'ioredis', 'node-redis', 'valkey-glide'],
+    unit: 'msg/s',
   },
   {
     id: 'exclusive',
@@ -217,7 +238,8 @@ if (!existsSync(path.join(root, 'dist/index.js'))) {
   spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
 }
 
-const redis = SCENARIOS.some((s) => !s.cluster) ? await startRedis() : null;
+const redis = SCENARIOS.some((s) => !s.cluster && !s.tls) ? await startRedis() : null;
+const tlsRedis = SCENARIOS.some((s) => s.tls) ? await startTlsRedis(cleanups) : null;
 const cluster = SCENARIOS.some((s) => s.cluster) ? await startCluster({ masters: 3 }) : null;
 const version = (redis ?? cluster)?.version ?? spawnSync('redis-server', ['--version']).stdout;
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${String(version).split(' ').slice(0, 3).join(' ')}`;
@@ -246,7 +268,8 @@ try {
             await runWorker({
               client,
               scenario: s.scenario,
-              port: redis?.port,
+              port: s.tls ? tlsRedis.port : redis?.port,
+              caPath: s.tls ? tlsRedis.caPath : undefined,
               nodes: s.cluster ? cluster.nodes : undefined,
               concurrency: s.concurrency,
               durationMs,
@@ -270,14 +293,16 @@ try {
         p99Ms: median(runs[client].map((r) => r.p99Ms)),
         rssMb: median(runs[client].map((r) => r.rssMb)),
         heapMb: median(runs[client].map((r) => r.heapMb)),
+        cpuUsPerOp: median(runs[client].map((r) => r.cpuUsPerOp)),
       }));
     const ours = rows.find((r) => r.client.startsWith(OURS));
-    const peers = rows.filter((r) => !r.client.startsWith(OURS) && r.client !== 'ceiling');
+    const peers = rows.filter((r) => !r.client.startsWith(OURS) && !isCeiling(r.client));
     const best = peers.reduce((a, b) => (b.value > a.value ? b : a), peers[0]);
+    const leanest = peers.reduce((a, b) => (b.cpuUsPerOp < a.cpuUsPerOp ? b : a), peers[0]);
+    const smallest = peers.reduce((a, b) => (b.rssMb < a.rssMb ? b : a), peers[0]);
     const baseline = s.baseline ?? 'ioredis';
     const io = rows.find((r) => r.client === baseline);
     const ceiling = rows.find((r) => r.client === 'ceiling');
-    const lowestPeerRss = Math.min(...peers.map((r) => r.rssMb));
     const summary = {
       id: s.id,
       label: s.label,
@@ -290,7 +315,12 @@ try {
       baseline,
       vsIoredis: ours && io ? ours.value / io.value : null,
       ofCeiling: ours && ceiling ? ours.value / ceiling.value : null,
-      rssVsLowestPeer: ours ? ours.rssMb / lowestPeerRss : null,
+      rssVsLowestPeer: ours && smallest ? ours.rssMb / smallest.rssMb : null,
+      lowestRssPeer: smallest?.client ?? null,
+      // CPU per operation (user + sys µs): against the peer that spends the least, and the `ceiling` client.
+      cpuVsBestPeer: ours && leanest ? ours.cpuUsPerOp / leanest.cpuUsPerOp : null,
+      leanestPeer: leanest?.client ?? null,
+      cpuVsCeiling: ours && ceiling ? ours.cpuUsPerOp / ceiling.cpuUsPerOp : null,
     };
     report.scenarios.push(summary);
     console.log(`## ${s.label}`);
@@ -302,17 +332,20 @@ try {
         'p99 ms': r.p99Ms.toFixed(3),
         'RSS MB': r.rssMb.toFixed(0),
         'heap MB': r.heapMb.toFixed(1),
+        'CPU µs/op': r.cpuUsPerOp.toFixed(2),
         'vs ioredis': io ? (r.value / io.value).toFixed(2) : '',
         'of ceiling': ceiling ? (r.value / ceiling.value).toFixed(2) : '',
       })),
     );
     const f = (x) => (x === null ? 'n/a' : `${x.toFixed(2)}x`);
     console.log(
-      `   ours vs best peer (${summary.bestPeer}): ${f(summary.vsBestPeer)}; vs ${baseline}: ${f(summary.vsIoredis)}; of ceiling: ${f(summary.ofCeiling)}; RSS vs lowest peer: ${f(summary.rssVsLowestPeer)}\n`,
+      `   ours vs best peer (${summary.bestPeer}): ${f(summary.vsBestPeer)}; vs ${baseline}: ${f(summary.vsIoredis)}; of ceiling: ${f(summary.ofCeiling)}\n` +
+        `   peak RSS vs lowest peer (${summary.lowestRssPeer}): ${f(summary.rssVsLowestPeer)}; CPU/op vs leanest peer (${summary.leanestPeer}): ${f(summary.cpuVsBestPeer)}; CPU/op vs ceiling: ${f(summary.cpuVsCeiling)}\n`,
     );
   }
 } finally {
   redis?.stop();
+  tlsRedis?.stop();
   cluster?.stop();
 }
 

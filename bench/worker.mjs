@@ -1,6 +1,8 @@
 // Runs one scenario for one client in this process and prints one JSON line of results.
 // Usage: node --expose-gc bench/worker.mjs '{"client":"ioredis","scenario":"mixed","port":6379,...}'
-// (cluster clients take "nodes":[{"host":"127.0.0.1","port":...}, ...] instead of "port")
+// (cluster clients take "nodes":[{"host":"127.0.0.1","port":...}, ...] instead of "port"; "caPath" connects over
+// TLS, verifying the server against that CA)
+import { readFileSync } from 'node:fs';
 import { CLIENTS } from './clients.mjs';
 
 const job = JSON.parse(process.argv[2]);
@@ -12,6 +14,7 @@ const {
   durationMs = 2000,
   warmupMs = 500,
   poolSize = 10,
+  caPath,
 } = job;
 const KEYS = 1000;
 const SMALL = 'x'.repeat(100);
@@ -37,7 +40,8 @@ const percentile = (p) => {
   return NaN;
 };
 
-const client = await CLIENTS[job.client](port, { poolSize, nodes });
+const tls = caPath === undefined ? undefined : { ca: readFileSync(caPath) };
+const client = await CLIENTS[job.client](port, { poolSize, nodes, tls });
 let ops = 0;
 let bytes = 0;
 let stop = false;
@@ -97,12 +101,47 @@ async function bigCaller(id) {
   }
 }
 
+/**
+ * Pub/sub: one publisher pipelining PUBLISH in batches, one subscriber on its own connection; ops are messages
+ * received. The publisher stays at most WINDOW messages ahead of the subscriber, so the server's output buffer
+ * for the subscriber stays bounded (and its pubsub output-buffer limit never cuts it off). Latency is a batch's.
+ */
+const PUBSUB_BATCH = 100;
+const PUBSUB_WINDOW = 5000;
+let received = 0;
+let caughtUp = null;
+async function pubsubPublisher() {
+  const channel = 'bench:pubsub';
+  await client.subscribe(channel, (message) => {
+    if (message.length !== SMALL.length) throw new Error('pubsub: wrong payload');
+    received++;
+    if (recording) ops++;
+    if (caughtUp !== null && received >= caughtUp.at) caughtUp.resolve();
+  });
+  let sent = 0;
+  while (!stop) {
+    const started = process.hrtime.bigint();
+    const batch = [];
+    for (let i = 0; i < PUBSUB_BATCH; i++) batch.push(client.publish(channel, SMALL));
+    await Promise.all(batch);
+    sent += PUBSUB_BATCH;
+    record(started);
+    if (sent - received > PUBSUB_WINDOW) {
+      await new Promise((resolve) => {
+        caughtUp = { at: sent - PUBSUB_WINDOW / 2, resolve };
+      });
+      caughtUp = null;
+    }
+  }
+}
+
 if (scenario === 'mget') {
   await Promise.all(Array.from({ length: KEYS }, (_, i) => client.set(`bench:${i}`, SMALL)));
 }
 const callers = [];
 for (let c = 0; c < concurrency; c++) {
   if (scenario === 'pipeline') callers.push(pipelineCaller());
+  else if (scenario === 'pubsub') callers.push(pubsubPublisher());
   else if (scenario === 'mget') callers.push(mgetCaller(c));
   else if (scenario === 'big') callers.push(bigCaller(c));
   else callers.push(mixedCaller(c));
@@ -110,10 +149,14 @@ for (let c = 0; c < concurrency; c++) {
 await new Promise((r) => setTimeout(r, warmupMs));
 recording = true;
 const started = process.hrtime.bigint();
+const cpuAtStart = process.cpuUsage();
 await new Promise((r) => setTimeout(r, durationMs));
+// The client's CPU (user + system, every thread of the process) over the measured window only.
+const cpu = process.cpuUsage(cpuAtStart);
 recording = false;
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 stop = true;
+caughtUp?.resolve();
 await Promise.all(callers);
 globalThis.gc?.();
 const memory = process.memoryUsage();
@@ -122,6 +165,7 @@ const result = {
   mbPerSec: bytes / seconds / 1024 / 1024,
   p50Ms: percentile(0.5),
   p99Ms: percentile(0.99),
+  cpuUsPerOp: (cpu.user + cpu.system) / ops,
   // Peak RSS over the whole run (kilobytes from the kernel), not just what is left at the end.
   rssMb: process.resourceUsage().maxRSS / 1024,
   heapMb: memory.heapUsed / 1024 / 1024,
