@@ -74,9 +74,16 @@ export class ClusterMap {
 
   /**
    * Installs a freshly read topology. Nodes it does not name are removed and their pools disconnected (their
-   * in-flight commands finish first); returns those pools' disconnections.
+   * in-flight commands finish first, except on a stalled node); returns those pools' disconnections.
    */
   apply(layouts: readonly ShardLayout[]): Array<Promise<void>> {
+    // A stalled node that is not a master any more (demoted behind a partition that drops packets) will not
+    // answer what it was sent either: its pool closes now, so that read-only commands are retried on the new
+    // master, and a fresh pool takes its place if it stays in the topology (as a replica).
+    const masters = new Set(layouts.map((layout) => nodeKey(layout.master)));
+    const demoted = this.drop((node) => node.stalled && !masters.has(node.key), {
+      drainTimeoutMs: 0,
+    });
     const slots = new Array<Shard | undefined>(SLOT_COUNT);
     const shards: Shard[] = [];
     const live = new Set<string>();
@@ -95,6 +102,7 @@ export class ClusterMap {
     // A stalled node that left (a frozen master replaced by its replica) will not answer a drain: its written
     // commands fail now (`commandMayHaveRun: true`), so that read-only ones are retried on the new owner.
     return [
+      ...demoted,
       ...this.drop((node) => !live.has(node.key) && !node.stalled),
       ...this.drop((node) => !live.has(node.key), { drainTimeoutMs: 0 }),
     ];
