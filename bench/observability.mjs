@@ -2,7 +2,8 @@
 // 1 000 keys) for nestjs-redis-pool with nobody subscribed, with a no-op TracingChannel subscriber on
 // nestjs-redis-pool:command, and with the OpenTelemetry bridge on (nestjs-redis-pool/otel: a real SDK tracer with a
 // batch span processor and a discarding exporter, plus a meter provider with a reader; every command sampled, and
-// 10 % of root spans sampled); and ioredis and node-redis
+// 10 % of root spans sampled; and the AsyncLocalStorage context manager alone, which the SDK set-up enables for
+// parent spans and which slows every promise of the app); and ioredis and node-redis
 // without and with a no-op subscriber on their own command channels. Each variant runs in its own child process
 // against one spawned redis-server on loopback, the order rotating between repetitions; medians are reported with
 // each variant's ratio to its client's unsubscribed row, and written to bench/results/observability.json.
@@ -41,6 +42,12 @@ const OURS = 'nestjs-redis-pool';
 const VARIANTS = [
   { id: `${OURS}, no subscriber`, client: OURS, mode: 'none', base: OURS },
   { id: `${OURS}, TracingChannel subscriber`, client: OURS, mode: 'channel', base: OURS },
+  {
+    id: `${OURS}, AsyncLocalStorage context manager alone (no subscriber)`,
+    client: OURS,
+    mode: 'als',
+    base: OURS,
+  },
   { id: `${OURS}, OpenTelemetry bridge`, client: OURS, mode: 'otel', base: OURS },
   {
     id: `${OURS}, OpenTelemetry bridge, 10 % of root spans sampled`,
@@ -93,10 +100,16 @@ function subscribeNoop(name) {
   });
 }
 
-function startOtel(dist, sampled) {
-  const { instrumentRedisPools } = require(path.join(dist, 'otel/index.js'));
+/** What an OpenTelemetry SDK set-up enables for parent spans, on its own: its cost is the app's, not the bridge's. */
+function startContextManager() {
   const { context } = require('@opentelemetry/api');
   const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+}
+
+function startOtel(dist, sampled) {
+  const { instrumentRedisPools } = require(path.join(dist, 'otel/index.js'));
+  startContextManager();
   const {
     BasicTracerProvider,
     BatchSpanProcessor,
@@ -104,7 +117,6 @@ function startOtel(dist, sampled) {
     TraceIdRatioBasedSampler,
   } = require('@opentelemetry/sdk-trace-base');
   const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const discard = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
   const tracerProvider = new BasicTracerProvider({
     ...(sampled && {
@@ -124,6 +136,7 @@ async function openClient(variant, port) {
   if (variant.client === OURS) {
     const dist = variant.dist ?? variant.ownDist;
     if (variant.mode.startsWith('otel')) startOtel(dist, variant.mode === 'otel-sampled');
+    else if (variant.mode === 'als') startContextManager();
     else if (variant.mode === 'channel') subscribeNoop(CHANNEL_OF[OURS]);
     const { ConnectionPool } = require(path.join(dist, 'pool/connection-pool.js'));
     const pool = new ConnectionPool({ host: '127.0.0.1', port });

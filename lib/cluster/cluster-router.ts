@@ -177,6 +177,7 @@ export class ClusterRouter {
           );
         }
         const redirection = parseRedirection(error, node?.address.host ?? '');
+        publishRedirection(redirection, node?.address);
         const to = map.node(config.addresses.resolve(redirection.to, redirection.kind));
         if (redirection.kind === 'MOVED') {
           map.move(redirection.slot, to);

@@ -68,13 +68,13 @@ export const sentinelFailoverChannel = point<SentinelFailoverEvent>(CHANNELS.sen
 /** Publishes a cluster's MOVED/ASK (called by the cluster router). */
 export function publishRedirection(
   redirection: { kind: 'MOVED' | 'ASK'; slot: number; to: { host: string; port: number } },
-  from: { host: string; port: number },
+  from: { host: string; port: number } | null | undefined,
 ): void {
   if (clusterRedirectionChannel.hasSubscribers) {
     clusterRedirectionChannel.publish({
       kind: redirection.kind,
       slot: redirection.slot,
-      from: `${from.host}:${from.port}`,
+      from: from == null ? '' : `${from.host}:${from.port}`,
       to: `${redirection.to.host}:${redirection.to.port}`,
     });
   }
