@@ -4,6 +4,7 @@ import { PoolClosedError, ResponseError } from '../errors/redis-pool.errors';
 import { ReconnectSchedule } from '../client/reconnect-schedule';
 import type { RedisPool } from '../pool/redis-pool.interface';
 import type { RedisReply } from '../protocol/resp.types';
+import { bySlot, failureKey, isMoved, movedTarget } from './shard-names';
 import { SocketIoClientClosedError } from './socket-io.errors';
 import {
   PUBSUB_COMMANDS,
@@ -43,22 +44,6 @@ export interface BufferSubscriberSettings {
 
 function bytes(value: RedisReply | undefined): Buffer {
   return Buffer.isBuffer(value) ? value : Buffer.from(String(value));
-}
-
-/** A shard channel's slot is served by another node (the reply names it). */
-function isMoved(error: ResponseError, kind: PubSubKind): boolean {
-  return kind === 'shard' && (error.code === 'MOVED' || error.code === 'ASK');
-}
-
-/** `host:port` from `MOVED <slot> <host:port>`. */
-function movedTarget(error: ResponseError): string | undefined {
-  const target = error.message.trim().split(' ')[2];
-  return target === undefined || target === '' ? undefined : target;
-}
-
-/** `kind` and `name` as one map key, for failures per name. */
-function failureKey(kind: PubSubKind, name: string): string {
-  return `${kind}\u0000${name}`;
 }
 
 /**
@@ -294,14 +279,7 @@ export class BufferSubscriber {
   /** Names split so that each command is valid: shard channels by slot on a cluster, otherwise one group. */
   private groups(kind: PubSubKind, names: readonly string[]): string[][] {
     if (kind !== 'shard' || !this.settings.clustered) return [[...names]];
-    const bySlot = new Map<number, string[]>();
-    for (const name of names) {
-      const slot = keySlot(name);
-      const group = bySlot.get(slot);
-      if (group === undefined) bySlot.set(slot, [name]);
-      else group.push(name);
-    }
-    return [...bySlot.values()];
+    return [...bySlot(names).values()];
   }
 
   /** Moves the shard channels of the slots of `names` to the `moved` hook. */

@@ -6,6 +6,7 @@ import {
   type BufferSubscriberSettings,
   type SubscriberHooks,
 } from './buffer-subscriber';
+import { bySlot } from './shard-names';
 import type { Listener, Listeners } from './subscription-registry';
 
 /** Tries to place one slot's channels before giving up: each MOVED names the next node to try. */
@@ -171,16 +172,4 @@ export class ShardRouter {
       for (const [slot, home] of this.homes) if (home === subscriber) this.homes.delete(slot);
     }
   }
-}
-
-/** Names grouped by hash slot, in first-seen order. */
-function bySlot(names: readonly string[]): Map<number, string[]> {
-  const groups = new Map<number, string[]>();
-  for (const name of names) {
-    const slot = keySlot(name);
-    const group = groups.get(slot);
-    if (group === undefined) groups.set(slot, [name]);
-    else group.push(name);
-  }
-  return groups;
 }
