@@ -13,7 +13,6 @@ import { commandWords, sentArgs, type CommandWords } from '../protocol/command-n
 import { encodeWords, type EncodedCommand } from '../protocol/resp-encoder';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
 import { emitSafely } from '../utils/safe-emit';
-import { backoffDelay } from './backoff';
 import { ConnectionSupervisor, isFatal, isLoading } from './connection-supervisor';
 import { LeaseManager } from './lease-manager';
 import { checkUrlGiven } from './option-checks';
@@ -22,6 +21,8 @@ import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from '
 import { PoolSurface } from './pool-surface';
 import type { CommandOptions, PoolStats, RedisPool } from './redis-pool.interface';
 import { mergeUrlOptions } from './redis-url';
+import { drainAndClose, poolStats, type StatsSources } from './pool-parts';
+import { Resender } from './resender';
 import { SharedDispatcher } from './shared-dispatcher';
 import { commandChannel } from '../observability/channels';
 import { PoolTelemetry } from '../observability/pool-telemetry';
@@ -54,7 +55,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
    */
   private fatalError: Error | null = null;
   /** Requests waiting out a backoff before they are sent again, with their timers. */
-  private readonly delayed = new Map<CommandRequest, NodeJS.Timeout>();
+  private readonly resender: Resender;
   /** @internal Counters, the lease-wait histogram and the diagnostics channels (lib/observability). */
   readonly telemetry: PoolTelemetry;
   /** The client-side cache (`clientSideCache`), or `null`. */
@@ -126,6 +127,18 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
         connectTimeoutMs: config.connection.connectTimeoutMs,
         db: config.connection.db,
       },
+      this.telemetry,
+    );
+    this.resender = new Resender(
+      {
+        closed: () => this.closed,
+        closedError: () => this.closedError(),
+        dispatch: (request) => this.dispatcher.dispatch(request, false),
+        refusedWith: (error) => {
+          this.supervisor.lastError = error;
+        },
+      },
+      config.retry,
       this.telemetry,
     );
     for (let i = 0; i < config.minIdle; i++) this.supervisor.spawn(null);
@@ -260,28 +273,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
 
   /** A snapshot of the pool. */
   stats(): PoolStats {
-    let idle = this.leases.spareCount;
-    const queued = this.dispatcher.queued;
-    let pending = queued;
-    let deepest = 0;
-    for (const connection of this.dispatcher.connections) {
-      if (connection.pending === 0) idle++;
-      pending += connection.pending;
-      if (connection.pending > deepest) deepest = connection.pending;
-    }
-    return {
-      total: this.supervisor.all.size,
-      idle,
-      leased: this.leases.leased.size,
-      connecting: this.supervisor.connectingCount,
-      pending,
-      queued,
-      waiting: this.leases.waiters.length,
-      maxConnections: this.#config.maxConnections,
-      maxLeases: this.#config.maxLeases,
-      deepestPipeline: deepest,
-      ...this.telemetry.stats(),
-    };
+    return poolStats(this.parts());
   }
 
   /** The client-side cache's counters (all zero without `clientSideCache`). */
@@ -307,36 +299,12 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
    * that kills its connection (over `client-output-buffer-limit`) is thus not resent in a loop.
    */
   retry(request: CommandRequest, error: ConnectionError): boolean {
-    if (this.closed || request.attempts >= this.#config.retry.attempts) return false;
-    if (error.commandMayHaveRun && (!request.idempotent || request.diedInFlight > 1)) {
-      this.telemetry.resendsRefused++;
-      return false;
-    }
-    if (Date.now() >= request.deadline) return false;
-    request.attempts++;
-    this.telemetry.retries++;
-    request.written = false;
-    this.dispatcher.dispatch(request, false);
-    return true;
+    return this.resender.afterConnectionLoss(request, error);
   }
 
   /** @internal Takes back a command the server refused to run for now (LOADING), to send after a backoff. */
   retryLater(request: CommandRequest, error: ResponseError): boolean {
-    if (this.closed) return false;
-    const { baseDelayMs, maxDelayMs } = this.#config.retry;
-    const delay = backoffDelay(request.attempts + 1, baseDelayMs, maxDelayMs);
-    if (Date.now() + delay >= request.deadline) return false;
-    request.attempts++;
-    this.telemetry.retries++;
-    request.written = false;
-    this.supervisor.lastError = error;
-    const timer = setTimeout(() => {
-      this.delayed.delete(request);
-      if (this.closed) request.reject(this.closedError());
-      else this.dispatcher.dispatch(request, false);
-    }, delay);
-    this.delayed.set(request, timer);
-    return true;
+    return this.resender.later(request, error);
   }
 
   /** Shared connections open or being opened. */
@@ -437,36 +405,22 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
     if (this.wantsMinIdle() && this.supervisor.mayConnect) this.supervisor.spawn(null);
   }
 
-  private async shutDown(drainTimeoutMs: number): Promise<void> {
-    this.leases.rejectAll(() => this.closedError());
-    for (const [request, timer] of this.delayed) {
-      clearTimeout(timer);
-      request.reject(this.closedError());
-    }
-    this.delayed.clear();
-    this.supervisor.stop();
-    const deadline = Date.now() + drainTimeoutMs;
-    while (Date.now() < deadline && !this.drained()) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    this.dispatcher.rejectAll(() => this.closedError());
-    const closing: Array<Promise<void>> = [];
-    // QUIT gets what is left of the drain deadline (a little at least), so a frozen server cannot stretch it.
-    const quitWithinMs = Math.max(20, deadline - Date.now());
-    for (const connection of this.supervisor.everyConnection()) {
-      if (connection.ready && connection.pending === 0) {
-        closing.push(connection.disconnect(quitWithinMs));
-      } else {
-        connection.destroy(this.closedError());
-        closing.push(connection.whenClosed());
-      }
-    }
-    await Promise.all(closing);
+  private shutDown(drainTimeoutMs: number): Promise<void> {
+    return drainAndClose(
+      { ...this.parts(), rejectBackoffs: (error) => this.resender.rejectWaiting(error) },
+      () => this.closedError(),
+      drainTimeoutMs,
+    );
   }
 
-  private drained(): boolean {
-    if (this.dispatcher.queued > 0 || this.leases.leased.size > 0) return false;
-    for (const connection of this.supervisor.all) if (connection.pending > 0) return false;
-    return true;
+  private parts(): StatsSources {
+    return {
+      supervisor: this.supervisor,
+      dispatcher: this.dispatcher,
+      leases: this.leases,
+      telemetry: this.telemetry,
+      maxConnections: this.#config.maxConnections,
+      maxLeases: this.#config.maxLeases,
+    };
   }
 }
