@@ -7,41 +7,29 @@
 // Usage: node bench/bullmq.mjs [--jobs 10000] [--workers 3] [--concurrency 50] [--reps 3]
 //        [--max-connections 1] [--dist <a build of lib/, default dist>]
 // Writes bench/results/bullmq.json.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { clearInterval, setInterval } from 'node:timers';
 import { fileURLToPath } from 'node:url';
+import {
+  ensureBuilt,
+  exitCleanups,
+  machineLine,
+  median,
+  parseFlags,
+  root,
+  runWorker,
+  startRedisServer,
+} from './bench-kit.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const OURS = 'BullMqClient (nestjs-redis-pool)';
 const IOREDIS = 'ioredis';
 const NODE_REDIS = 'node-redis (createNodeRedisClient)';
 const CLIENTS = [OURS, IOREDIS, NODE_REDIS];
 const GOAL = 1.5;
-
-function options(argv) {
-  const pairs = {};
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i].startsWith('--')) pairs[argv[i].slice(2)] = argv[i + 1];
-  }
-  return pairs;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Sends one command on a socket of its own and resolves the raw reply text (INFO, CLIENT LIST, FLUSHALL). */
 function rawCommand(port, words, done) {
@@ -180,53 +168,6 @@ async function worker(job) {
   );
 }
 
-async function startRedis(cleanups) {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'nrp-bullmq-bench-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn('redis-server', [...args, '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const stop = () => {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  cleanups.add(stop);
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-    child.stdout.on('data', (data) => {
-      if (String(data).includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  const version = spawnSync('redis-server', ['--version']).stdout.toString().trim();
-  return { port, version, stop };
-}
-
-function runWorker(job, cleanups) {
-  return new Promise((resolve, reject) => {
-    const self = fileURLToPath(import.meta.url);
-    const child = spawn(process.execPath, [self, '--worker', JSON.stringify(job)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const kill = () => child.kill('SIGKILL');
-    cleanups.add(kill);
-    const timer = setTimeout(kill, 180_000);
-    let out = '';
-    child.stdout.on('data', (data) => (out += data));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      cleanups.delete(kill);
-      if (code === 0) resolve(JSON.parse(out.trim().split('\n').pop()));
-      else reject(new Error(`${job.client} exited with ${code}`));
-    });
-  });
-}
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const round = (value, digits = 0) => Number(value.toFixed(digits));
 
 async function main(args) {
@@ -239,19 +180,13 @@ async function main(args) {
   const reps = Number(args.reps ?? 3);
   // --dist: a build of the package elsewhere (tsc -p tsconfig.build.json --outDir <dir>), e.g. while dist/ is rebuilt.
   const dist = path.resolve(root, args.dist ?? 'dist');
-  if (args.dist === undefined && !existsSync(path.join(dist, 'bullmq/index.js'))) {
-    console.log('Building the package first (npm run build)...');
-    spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-  }
+  if (args.dist === undefined) ensureBuilt(path.join(dist, 'bullmq/index.js'));
   // The server and the workers die with this process, however it ends.
-  const cleanups = new Set();
-  process.once('exit', () => cleanups.forEach((cleanup) => cleanup()));
-  process.once('SIGINT', () => process.exit(130));
-  process.once('SIGTERM', () => process.exit(143));
+  const cleanups = exitCleanups();
 
-  const redis = await startRedis(cleanups);
+  const redis = await startRedisServer({ tmpPrefix: 'nrp-bullmq-bench-' });
   const bullmqVersion = require('bullmq/package.json').version;
-  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${redis.version.split(' ').slice(0, 3).join(' ')}, BullMQ ${bullmqVersion}`;
+  const machine = machineLine(redis.version, `BullMQ ${bullmqVersion}`);
   console.log(`Machine: ${machine}`);
   console.log(
     `${settings.jobs} jobs, ${settings.workers} Workers × concurrency ${settings.concurrency}; ours on maxConnections ${settings.maxConnections}; median of ${reps} runs, each in its own process, the order rotating.\n`,
@@ -261,14 +196,20 @@ async function main(args) {
     for (let rep = 0; rep < reps; rep++) {
       const order = CLIENTS.map((_, i) => CLIENTS[(i + rep) % CLIENTS.length]);
       for (const client of order) {
-        const result = await runWorker({ ...settings, client, port: redis.port, dist }, cleanups);
+        const job = { ...settings, client, port: redis.port, dist };
+        const result = await runWorker({
+          script: fileURLToPath(import.meta.url),
+          args: ['--worker', JSON.stringify(job)],
+          timeoutMs: 180_000,
+          label: client,
+          cleanups,
+        });
         samples.get(client).push(result);
         console.log(`  run ${rep + 1}: ${client.padEnd(36)} ${round(result.jobsPerSec)} jobs/s`);
       }
     }
   } finally {
     redis.stop();
-    cleanups.delete(redis.stop);
   }
   const results = CLIENTS.map((client) => {
     const runs = samples.get(client);
@@ -325,7 +266,7 @@ if (args[0] === '--worker') {
     },
   );
 } else {
-  main(options(args)).catch((error) => {
+  main(parseFlags(args)).catch((error) => {
     console.error(error);
     process.exit(1);
   });

@@ -6,16 +6,22 @@
 // Usage: node bench/cache.mjs [--duration 3000] [--warmup 500] [--reps 3] [--concurrency 100]
 //        [--only cache-manager,store] [--dist <a build of lib/, default dist>]
 // Writes bench/results/cache.json.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './cluster-servers.mjs';
+import {
+  ensureBuilt,
+  exitCleanups,
+  machineLine,
+  median,
+  parseFlags,
+  root,
+  runWorker,
+  startRedisServer,
+} from './bench-kit.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const OURS = 'RedisKeyvStore (nestjs-redis-pool)';
 const THEIRS = '@keyv/redis (node-redis)';
@@ -32,14 +38,6 @@ const SCENARIOS = [
   },
   { id: 'store', label: 'the store alone: store.get/set', clients: [OURS, THEIRS] },
 ];
-
-function options(argv) {
-  const pairs = {};
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i].startsWith('--')) pairs[argv[i].slice(2)] = argv[i + 1];
-  }
-  return pairs;
-}
 
 /**
  * What the callers run: `get(key)` and `set(key)`, and `close()` for what it opened. Scenario `cache-manager` goes
@@ -164,54 +162,6 @@ function serverCpuSeconds(port) {
   });
 }
 
-async function startRedis(cleanups) {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'nrp-cache-bench-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn('redis-server', [...args, '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const stop = () => {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  cleanups.add(stop);
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-    child.stdout.on('data', (data) => {
-      if (String(data).includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  const version = spawnSync('redis-server', ['--version']).stdout.toString().trim();
-  return { port, version, stop };
-}
-
-function runWorker(job, cleanups) {
-  return new Promise((resolve, reject) => {
-    const self = fileURLToPath(import.meta.url);
-    const child = spawn(process.execPath, [self, '--worker', JSON.stringify(job)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const kill = () => child.kill('SIGKILL');
-    cleanups.add(kill);
-    const timer = setTimeout(kill, job.durationMs + job.warmupMs + 60_000);
-    let out = '';
-    child.stdout.on('data', (data) => (out += data));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      cleanups.delete(kill);
-      if (code === 0) resolve(JSON.parse(out.trim().split('\n').pop()));
-      else reject(new Error(`${job.client} exited with ${code}`));
-    });
-  });
-}
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
 async function main(args) {
   const durationMs = Number(args.duration ?? 3000);
   const warmupMs = Number(args.warmup ?? 500);
@@ -220,18 +170,12 @@ async function main(args) {
   const only = args.only?.split(',');
   // --dist: a build of the package elsewhere (tsc -p tsconfig.build.json --outDir <dir>), e.g. while dist/ is rebuilt.
   const dist = path.resolve(root, args.dist ?? 'dist');
-  if (args.dist === undefined && !existsSync(path.join(dist, 'cache/index.js'))) {
-    console.log('Building the package first (npm run build)...');
-    spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-  }
+  if (args.dist === undefined) ensureBuilt(path.join(dist, 'cache/index.js'));
   // The server and the workers die with this process, however it ends.
-  const cleanups = new Set();
-  process.once('exit', () => cleanups.forEach((cleanup) => cleanup()));
-  process.once('SIGINT', () => process.exit(130));
-  process.once('SIGTERM', () => process.exit(143));
+  const cleanups = exitCleanups();
 
-  const redis = await startRedis(cleanups);
-  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${redis.version.split(' ').slice(0, 3).join(' ')}`;
+  const redis = await startRedisServer({ tmpPrefix: 'nrp-cache-bench-' });
+  const machine = machineLine(redis.version);
   console.log(`Machine: ${machine}`);
   console.log(
     `${concurrency} callers, GET/SET 1:1 over ${KEYS} keys; median of ${reps} runs of ${durationMs} ms after ${warmupMs} ms warm-up, each in its own process, the order alternating.\n`,
@@ -252,7 +196,6 @@ async function main(args) {
     }
   } finally {
     redis.stop();
-    cleanups.delete(redis.stop);
   }
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });
   const out = path.join(root, 'bench/results/cache.json');
@@ -268,7 +211,13 @@ async function runScenario(scenario, settings, cleanups) {
     const order = rep % 2 === 0 ? scenario.clients : [...scenario.clients].reverse();
     for (const client of order) {
       const job = { client, scenario: scenario.id, port, dist, concurrency, durationMs, warmupMs };
-      const result = await runWorker(job, cleanups);
+      const result = await runWorker({
+        script: fileURLToPath(import.meta.url),
+        args: ['--worker', JSON.stringify(job)],
+        timeoutMs: job.durationMs + job.warmupMs + 60_000,
+        label: job.client,
+        cleanups,
+      });
       runs[client].push(result);
       console.log(
         `  run ${rep + 1}: ${client}: ${Math.round(result.opsPerSec).toLocaleString('en-US')} ops/s`,
@@ -313,7 +262,7 @@ async function runScenario(scenario, settings, cleanups) {
   };
 }
 
-const args = options(process.argv.slice(2));
+const args = parseFlags();
 if (args.worker !== undefined) {
   await worker(JSON.parse(args.worker));
   process.exit(0);

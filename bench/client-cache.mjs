@@ -6,15 +6,21 @@
 // Usage: node bench/client-cache.mjs [--duration 2000] [--warmup 500] [--reps 1] [--only hot-1,hot-100]
 //        [--dist <a build of lib/, default dist>]
 // Writes bench/results/client-cache.json.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './cluster-servers.mjs';
+import {
+  ensureBuilt,
+  exitCleanups,
+  machineLine,
+  median,
+  parseFlags,
+  root,
+  runWorker,
+  startRedisServer,
+} from './bench-kit.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const OURS = 'nestjs-redis-pool (clientSideCache, hits)';
 const OURS_UNCACHED = 'nestjs-redis-pool (no cache)';
@@ -27,14 +33,6 @@ const SCENARIOS = [
   { id: 'hot-1', label: 'GET of 100 hot keys, 1 caller', concurrency: 1 },
   { id: 'hot-100', label: 'GET of 100 hot keys, 100 callers', concurrency: 100 },
 ];
-
-function options(argv) {
-  const pairs = {};
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i].startsWith('--')) pairs[argv[i].slice(2)] = argv[i + 1];
-  }
-  return pairs;
-}
 
 /** What the callers run: `get(key)`, `stats()` (the cache's own counters) and `close()`. */
 async function makeClient(client, port, dist) {
@@ -120,72 +118,18 @@ async function worker(job) {
   );
 }
 
-async function startRedis(cleanups) {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'nrp-csc-bench-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn('redis-server', [...args, '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const stop = () => {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  cleanups.add(stop);
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-    child.stdout.on('data', (data) => {
-      if (String(data).includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  const version = spawnSync('redis-server', ['--version']).stdout.toString().trim();
-  return { port, version, stop };
-}
-
-function runWorker(job, cleanups) {
-  return new Promise((resolve, reject) => {
-    const self = fileURLToPath(import.meta.url);
-    const child = spawn(process.execPath, [self, '--worker', JSON.stringify(job)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const kill = () => child.kill('SIGKILL');
-    cleanups.add(kill);
-    const timer = setTimeout(kill, job.durationMs + job.warmupMs + 60_000);
-    let out = '';
-    child.stdout.on('data', (data) => (out += data));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      cleanups.delete(kill);
-      if (code === 0) resolve(JSON.parse(out.trim().split('\n').pop()));
-      else reject(new Error(`${job.client} exited with ${code}`));
-    });
-  });
-}
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
 async function main(args) {
   const durationMs = Number(args.duration ?? 2000);
   const warmupMs = Number(args.warmup ?? 500);
   const reps = Number(args.reps ?? 1);
   const only = args.only?.split(',');
   const dist = path.resolve(root, args.dist ?? 'dist');
-  if (args.dist === undefined && !existsSync(path.join(dist, 'client-cache/client-cache.js'))) {
-    console.log('Building the package first (npm run build)...');
-    spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-  }
-  const cleanups = new Set();
-  process.once('exit', () => cleanups.forEach((cleanup) => cleanup()));
-  process.once('SIGINT', () => process.exit(130));
-  process.once('SIGTERM', () => process.exit(143));
+  if (args.dist === undefined) ensureBuilt(path.join(dist, 'client-cache/client-cache.js'));
+  const cleanups = exitCleanups();
 
-  const redis = await startRedis(cleanups);
+  const redis = await startRedisServer({ tmpPrefix: 'nrp-csc-bench-' });
   const theirVersion = require('@redis/client/package.json').version;
-  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${redis.version.split(' ').slice(0, 3).join(' ')}, node-redis ${theirVersion}`;
+  const machine = machineLine(redis.version, `node-redis ${theirVersion}`);
   console.log(`Machine: ${machine}`);
   console.log(
     `GET over ${KEYS} hot keys of ${VALUE.length} bytes; median of ${reps} run(s) of ${durationMs} ms after ${warmupMs} ms warm-up, each in its own process.\n`,
@@ -213,7 +157,13 @@ async function main(args) {
             warmupMs,
             concurrency: scenario.concurrency,
           };
-          const result = await runWorker(job, cleanups);
+          const result = await runWorker({
+            script: fileURLToPath(import.meta.url),
+            args: ['--worker', JSON.stringify(job)],
+            timeoutMs: job.durationMs + job.warmupMs + 60_000,
+            label: job.client,
+            cleanups,
+          });
           runs[client].push(result);
           console.log(
             `  run ${rep + 1}: ${client}: ${Math.round(result.opsPerSec).toLocaleString('en-US')} ops/s`,
@@ -248,7 +198,6 @@ async function main(args) {
     }
   } finally {
     redis.stop();
-    cleanups.delete(redis.stop);
   }
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });
   const out = path.join(root, 'bench/results/client-cache.json');
@@ -256,7 +205,7 @@ async function main(args) {
   console.log(`Results written to ${path.relative(root, out)}`);
 }
 
-const args = options(process.argv.slice(2));
+const args = parseFlags();
 if (args.worker !== undefined) {
   await worker(JSON.parse(args.worker));
   process.exit(0);

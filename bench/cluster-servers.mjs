@@ -1,27 +1,18 @@
 // Spawns a throwaway Redis Cluster of `masters` redis-servers (no replicas) on free loopback ports, joins them
 // with `redis-cli --cluster create` and waits until every node reports cluster_state:ok. The servers are killed
 // and their directory removed by stop(), and also when this process exits or gets SIGINT/SIGTERM.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { distinctPorts, exitCleanups, redisServerVersion, waitForOutput } from './bench-kit.mjs';
+
+// Kept for the scripts that import it from here; it lives in bench-kit.mjs.
+export { freePort } from './bench-kit.mjs';
 
 const START_TIMEOUT_MS = 10_000;
 const CREATE_TIMEOUT_MS = 30_000;
 const STATE_TIMEOUT_MS = 30_000;
-
-/** A free loopback TCP port, as the OS hands it out. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function startNode(dir, port, busPort) {
   const child = spawn(
@@ -47,24 +38,9 @@ function startNode(dir, port, busPort) {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const ready = new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => fail('did not start in time'), START_TIMEOUT_MS);
-    const fail = (why) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server on port ${port} ${why}\n${output}`));
-    };
-    const onData = (d) => {
-      output += d;
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('error', (e) => fail(`failed to spawn: ${e.message}`));
-    child.once('exit', (code) => fail(`exited with ${code}`));
+  const ready = waitForOutput(child, {
+    timeoutMs: START_TIMEOUT_MS,
+    label: `redis-server on port ${port}`,
   });
   return { child, ready };
 }
@@ -112,34 +88,20 @@ async function waitForState(ports, masters) {
 export async function startCluster({ masters = 3 } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nrp-bench-cluster-'));
   const children = [];
+  const cleanups = exitCleanups();
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
-    process.off('exit', stop);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    cleanups.delete(stop);
     for (const child of children) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   };
-  const onSignal = (signal) => {
-    stop();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.once('exit', stop);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  cleanups.add(stop);
   try {
     const ports = [];
     const starts = [];
-    const taken = new Set();
-    const fresh = async () => {
-      let port;
-      do port = await freePort();
-      while (taken.has(port));
-      taken.add(port);
-      return port;
-    };
+    const fresh = distinctPorts();
     for (let i = 0; i < masters; i++) {
       const [port, busPort] = [await fresh(), await fresh()];
       const node = startNode(dir, port, busPort);
@@ -164,7 +126,7 @@ export async function startCluster({ masters = 3 } = {}) {
       throw new Error(`redis-cli --cluster create failed:\n${created}`);
     }
     await waitForState(ports, masters);
-    const version = spawnSync('redis-server', ['--version']).stdout.toString().trim();
+    const version = redisServerVersion();
     return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), version, stop };
   } catch (error) {
     stop();

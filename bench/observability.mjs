@@ -13,17 +13,14 @@
 // --baseline adds a row for another build of this package (e.g. one from before the channels existed:
 //   git worktree add /tmp/nrp-base <commit> && (cd /tmp/nrp-base && npm ci && npm run build)
 //   node bench/observability.mjs --baseline /tmp/nrp-base/dist), for "no subscriber vs today's build".
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort } from './cluster-servers.mjs';
+import { ensureBuilt, median, root, runWorker, startRedisServer } from './bench-kit.mjs';
 
 const self = fileURLToPath(import.meta.url);
-const root = path.resolve(path.dirname(self), '..');
 const require = createRequire(import.meta.url);
 
 const { values: args } = parseArgs({
@@ -199,85 +196,32 @@ async function worker(job) {
 
 // ---------------------------------------------------------------------------------------------- parent side
 
-async function startRedis() {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'nrp-bench-obs-'));
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
-    child.stdout.on('data', (d) => {
-      if (String(d).includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return {
-    port,
-    stop: () => (child.kill('SIGKILL'), rmSync(dir, { recursive: true, force: true })),
-  };
-}
-
-function runWorker(job, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [self, '--worker', JSON.stringify(job)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d) => (out += d));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) reject(new Error(`${job.variant.id} exited with ${code}`));
-      else resolve(JSON.parse(out.trim().split('\n').pop()));
-    });
-  });
-}
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
 async function main() {
   const reps = Number(args.reps);
   const durationMs = Number(args.duration);
   const warmupMs = Number(args.warmup);
   const concurrency = Number(args.concurrency);
-  if (!existsSync(path.join(path.resolve(args.dist), 'otel/index.js'))) {
-    console.log('Building the package first (npm run build)...');
-    spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-  }
-  const redis = await startRedis();
-  process.once('exit', () => redis.stop());
+  ensureBuilt(path.join(path.resolve(args.dist), 'otel/index.js'));
+  const redis = await startRedisServer({ tmpPrefix: 'nrp-bench-obs-' });
   const runs = Object.fromEntries(VARIANTS.map((v) => [v.id, []]));
   try {
     for (let rep = 0; rep < reps; rep++) {
       const order = VARIANTS.map((_, i) => VARIANTS[(i + rep) % VARIANTS.length]);
       for (const variant of order) {
         try {
-          const result = await runWorker(
-            {
-              variant: { ...variant, ownDist: path.resolve(args.dist) },
-              port: redis.port,
-              concurrency,
-              durationMs,
-              warmupMs,
-            },
-            durationMs + warmupMs + 60_000,
-          );
+          const job = {
+            variant: { ...variant, ownDist: path.resolve(args.dist) },
+            port: redis.port,
+            concurrency,
+            durationMs,
+            warmupMs,
+          };
+          const result = await runWorker({
+            script: self,
+            args: ['--worker', JSON.stringify(job)],
+            timeoutMs: durationMs + warmupMs + 60_000,
+            label: variant.id,
+          });
           runs[variant.id].push(result.opsPerSec);
         } catch (error) {
           console.error(`  ${variant.id}: ${error.message}`);

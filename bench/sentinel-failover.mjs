@@ -9,16 +9,22 @@
 // Usage: node bench/sentinel-failover.mjs [--reps 1] [--callers 20] [--clients nestjs-redis-pool,ioredis,node-redis]
 //        [--trace] (timestamps what the SentinelPool does during the failover, printed with each run)
 // (ours is loaded from dist/, built by `npm run build`; SENTINEL_BENCH_DIST=/some/dir loads it from there instead.)
-import { fork, spawnSync } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  ensureBuilt,
+  exitCleanups,
+  machineLine,
+  parseFlags,
+  redisServerVersion,
+  root,
+} from './bench-kit.mjs';
 import { startSentinelTopology } from './sentinel-servers.mjs';
 
 const here = fileURLToPath(import.meta.url);
-const root = path.resolve(path.dirname(here), '..');
 const OURS = 'nestjs-redis-pool';
 const CLIENT_NAMES = [OURS, 'ioredis', 'node-redis'];
 const WARMUP_MS = 1000;
@@ -273,15 +279,6 @@ async function child(job) {
 // ---------------------------------------------------------------------------------------------------------------
 // Parent: topologies, children, the table.
 
-function args() {
-  return Object.fromEntries(
-    process.argv.slice(2).reduce((pairs, arg, i, all) => {
-      if (arg.startsWith('--')) pairs.push([arg.slice(2), all[i + 1]]);
-      return pairs;
-    }, []),
-  );
-}
-
 /** Resolves with the first IPC message of `type` from `proc`, or rejects after `ms` or when it exits. */
 function nextMessage(proc, type, ms) {
   return new Promise((resolve, reject) => {
@@ -404,7 +401,7 @@ const median = (values) => {
 };
 
 async function parent() {
-  const a = args();
+  const a = parseFlags();
   const reps = Number(a.reps ?? 1);
   const callers = Number(a.callers ?? 20);
   const trace = process.argv.includes('--trace');
@@ -413,17 +410,13 @@ async function parent() {
   if (!existsSync(path.join(dist, 'sentinel/sentinel-pool.js'))) {
     if (process.env.SENTINEL_BENCH_DIST !== undefined)
       throw new Error(`no sentinel/sentinel-pool.js in ${dist}`);
-    console.log('Building the package first (npm run build)...');
-    spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+    ensureBuilt(path.join(dist, 'sentinel/sentinel-pool.js'));
   }
-  process.once('exit', () => {
+  exitCleanups().add(() => {
     for (const proc of liveChildren) proc.kill('SIGKILL');
   });
-  process.once('SIGINT', () => process.exit(130));
-  process.once('SIGTERM', () => process.exit(143));
 
-  const version = spawnSync('redis-server', ['--version']).stdout.toString().trim();
-  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${version.split(' ').slice(0, 3).join(' ')}`;
+  const machine = machineLine(redisServerVersion());
   console.log(`Machine: ${machine}`);
   console.log(
     `sentinel-failover: master + 2 replicas + 3 sentinels (quorum 2, down-after 1000 ms, failover-timeout 3000 ms), ` +

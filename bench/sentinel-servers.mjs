@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './cluster-servers.mjs';
+import { distinctPorts, exitCleanups, waitForOutput } from './bench-kit.mjs';
 
 const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 10_000;
@@ -149,29 +149,10 @@ function record(flat) {
 function spawnReady(args, readyText, children) {
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => fail('did not start in time'), START_TIMEOUT_MS);
-    const fail = (why) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server ${args.join(' ')} ${why}\n${output}`));
-    };
-    const onData = (d) => {
-      if (output.length < 64 * 1024) output += d;
-      if (output.includes(readyText)) {
-        clearTimeout(timer);
-        child.stdout.off('data', onData);
-        child.stderr.off('data', onData);
-        // Keep draining so a chatty process never blocks on a full pipe.
-        child.stdout.resume();
-        child.stderr.resume();
-        resolve(child);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('error', (e) => fail(`failed to spawn: ${e.message}`));
-    child.once('exit', (code, signal) => fail(`exited (code ${code}, signal ${signal})`));
+  return waitForOutput(child, {
+    text: readyText,
+    timeoutMs: START_TIMEOUT_MS,
+    label: `redis-server ${args.join(' ')}`,
   });
 }
 
@@ -216,13 +197,12 @@ export async function startSentinelTopology({
   const events = [];
   const switchWaiters = new Set();
   let switchAt = null;
+  const cleanups = exitCleanups();
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
-    process.off('exit', stop);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    cleanups.delete(stop);
     for (const connection of subscriptions) connection.close();
     // Sentinels first, so none reconfigures a data node while they go down.
     for (const child of [...children].reverse()) {
@@ -231,23 +211,10 @@ export async function startSentinelTopology({
     for (const waiter of switchWaiters) waiter.reject(new Error('topology stopped'));
     rmSync(dir, { recursive: true, force: true });
   };
-  const onSignal = (signal) => {
-    stop();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.once('exit', stop);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  cleanups.add(stop);
 
   try {
-    const taken = new Set();
-    const fresh = async () => {
-      let port;
-      do port = await freePort();
-      while (taken.has(port));
-      taken.add(port);
-      return port;
-    };
+    const fresh = distinctPorts();
     const dataArgs = (port) => [
       '--port',
       String(port),

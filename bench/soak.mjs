@@ -2,70 +2,45 @@
 // CLIENT KILL, SIGSTOP/SIGCONT). Checks: zero mismatched replies, zero crashes, heap back within 10 % after GC,
 // the server's connected clients back to the pool's own count, INCR totals reconciled (at-most-once).
 // Usage: npm run soak [-- --seconds 120 --callers 500 --fault-every 4]
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  ensureBuilt,
+  exitCleanups,
+  freePort,
+  parseFlags,
+  root,
+  spawnRedisServer,
+  waitForOutput,
+} from './bench-kit.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => {
-    if (arg.startsWith('--')) pairs.push([arg.slice(2), all[i + 1]]);
-    return pairs;
-  }, []),
-);
+const args = parseFlags();
 const seconds = Number(args.seconds ?? 120);
 const callers = Number(args.callers ?? 500);
 const faultEvery = Number(args['fault-every'] ?? 4) * 1000;
 const maxConnections = 4;
 
-if (!existsSync(path.join(root, 'dist/index.js')))
-  spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+ensureBuilt(path.join(root, 'dist/index.js'), { quiet: true });
 const { ConnectionPool, RedisError } = require('../dist/index.js');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const port = await new Promise((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => resolve(p));
-  });
-});
+const port = await freePort();
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nrp-soak-'));
 let server = null;
+// The server and its dir go with this process, however it ends.
+exitCleanups().add(() => {
+  server?.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 
 async function startServer() {
   // AOF with fsync on every write: an acknowledged INCR survives SIGKILL, so totals can be reconciled.
-  server = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'always',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 15_000);
-    server.stdout.on('data', (d) => {
-      if (String(d).includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
+  server = spawnRedisServer(port, dir, ['--appendonly', 'yes', '--appendfsync', 'always']);
+  await waitForOutput(server, { timeoutMs: 15_000 });
 }
 const cli = (...a) =>
   spawnSync('redis-cli', ['-p', String(port), ...a])

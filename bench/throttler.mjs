@@ -15,17 +15,24 @@
 //   npm i @nest-lab/throttler-storage-redis ioredis @nestjs/throttler --legacy-peer-deps
 // Its @nestjs/common is resolved from this project's node_modules when the folder has none. Without the folder
 // that row is skipped with a message.
-import { execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort } from './cluster-servers.mjs';
+import {
+  ensureBuilt,
+  exitCleanups,
+  machineLine,
+  median,
+  root,
+  runWorker as spawnJsonWorker,
+  startRedisServer,
+} from './bench-kit.mjs';
 
 const self = fileURLToPath(import.meta.url);
-const root = path.resolve(path.dirname(self), '..');
 const require = createRequire(import.meta.url);
 
 const OURS = 'nestjs-redis-pool';
@@ -243,19 +250,12 @@ async function main() {
   }
 
   // The server and workers die with this process, however it ends.
-  const cleanups = new Set();
-  process.once('exit', () => cleanups.forEach((cleanup) => cleanup()));
-  process.once('SIGINT', () => process.exit(130));
-  process.once('SIGTERM', () => process.exit(143));
+  const cleanups = exitCleanups();
 
-  if (!existsSync(path.join(root, 'dist/throttler/index.js'))) {
-    console.log('Building the package first (npm run build)...');
-    const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-    if (build.status !== 0) throw new Error('npm run build failed');
-  }
+  ensureBuilt(path.join(root, 'dist/throttler/index.js'));
 
-  const redis = await startRedis(cleanups);
-  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${redis.version}`;
+  const redis = await startRedis();
+  const machine = machineLine(redis.version);
   console.log(`Machine: ${machine}`);
   console.log(
     `${concurrency} concurrent callers; each figure the median of ${reps} runs of ${durationMs} ms after ${warmupMs} ms warm-up, each implementation in its own process.\n`,
@@ -299,10 +299,6 @@ async function main() {
   const out = path.join(root, 'bench/results/throttler.json');
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`Results written to ${path.relative(root, out)}`);
-}
-
-function median(values) {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
 function summarise(scenario, impls, runs) {
@@ -355,66 +351,25 @@ function summarise(scenario, impls, runs) {
 }
 
 function spawnWorker(job, cleanups) {
-  return new Promise((resolve, reject) => {
-    const nodePath = [process.env.NODE_PATH, path.join(root, 'node_modules')].filter(Boolean);
-    const child = spawn(process.execPath, [self, '--worker', JSON.stringify(job)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, NODE_PATH: nodePath.join(path.delimiter) },
-    });
-    const kill = () => child.kill('SIGKILL');
-    cleanups.add(kill);
-    let out = '';
-    const timer = setTimeout(kill, job.durationMs + job.warmupMs + 60_000);
-    child.stdout.on('data', (d) => (out += d));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      cleanups.delete(kill);
-      if (code !== 0) reject(new Error(`${job.impl} ${job.scenario} exited with ${code}`));
-      else resolve(JSON.parse(out.trim().split('\n').pop()));
-    });
+  const nodePath = [process.env.NODE_PATH, path.join(root, 'node_modules')].filter(Boolean);
+  return spawnJsonWorker({
+    script: self,
+    args: ['--worker', JSON.stringify(job)],
+    env: { ...process.env, NODE_PATH: nodePath.join(path.delimiter) },
+    timeoutMs: job.durationMs + job.warmupMs + 60_000,
+    label: `${job.impl} ${job.scenario}`,
+    cleanups,
   });
 }
 
-async function startRedis(cleanups) {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'nrp-bench-throttler-'));
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const stop = () => {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  cleanups.add(stop);
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
-    child.stdout.on('data', (d) => {
-      if (String(d).includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-  });
-  const version = spawnSync('redis-server', ['--version']).stdout.toString().trim();
+/** The spawned redis-server, with flush(): FLUSHALL between runs. */
+async function startRedis() {
+  const redis = await startRedisServer({ tmpPrefix: 'nrp-bench-throttler-' });
   const flush = () => {
-    const result = spawnSync('redis-cli', ['-p', String(port), 'FLUSHALL']);
+    const result = spawnSync('redis-cli', ['-p', String(redis.port), 'FLUSHALL']);
     if (result.status !== 0) throw new Error(`FLUSHALL failed: ${result.stderr}`);
   };
-  return { port, version: version.split(' ').slice(0, 3).join(' '), stop, flush };
+  return { ...redis, flush };
 }
 
 if (args.worker !== undefined) {
