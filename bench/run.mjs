@@ -3,12 +3,13 @@
 // (ABAB...) to cancel drift, and reports medians.
 // Usage: npm run bench [-- --reps 3 --duration 2000 --warmup 500 --only mixed-100,cluster]
 // (--only takes scenario ids or their prefix before the dash: `cluster` is every cluster-* scenario.)
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startCluster } from './cluster-servers.mjs';
+import { exitCleanups, median, runWorker as runKitWorker, startRedisServer } from './bench-kit.mjs';
+import { startCluster } from './cluster-servers.mjs';
 import { startTlsRedis } from './tls-redis.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -164,74 +165,17 @@ if (SCENARIOS.length === 0 && STANDALONE.length === 0) {
 }
 
 // Servers and workers die with this process, however it ends: normally, on an error, SIGINT or SIGTERM.
-const cleanups = new Set();
-process.once('exit', () => cleanups.forEach((cleanup) => cleanup()));
-process.once('SIGINT', () => process.exit(130));
-process.once('SIGTERM', () => process.exit(143));
+const cleanups = exitCleanups();
 
-async function startRedis() {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'nrp-bench-'));
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
-    child.stdout.on('data', (d) => {
-      if (String(d).includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
+const startRedis = () => startRedisServer({ tmpPrefix: 'nrp-bench-' });
+
+const runWorker = (job) =>
+  runKitWorker({
+    script: '--expose-gc',
+    args: [path.join(root, 'bench/worker.mjs'), JSON.stringify(job)],
+    timeoutMs: durationMs + warmupMs + 60_000,
+    label: `${job.client} ${job.scenario}`,
   });
-  const version = spawnSync('redis-server', ['--version']).stdout.toString().trim();
-  const stop = () => (child.kill('SIGKILL'), rmSync(dir, { recursive: true, force: true }));
-  cleanups.add(stop);
-  return { port, version, stop };
-}
-
-function runWorker(job) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--expose-gc', path.join(root, 'bench/worker.mjs'), JSON.stringify(job)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    const kill = () => child.kill('SIGKILL');
-    cleanups.add(kill);
-    let out = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), durationMs + warmupMs + 60_000);
-    child.stdout.on('data', (d) => (out += d));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      cleanups.delete(kill);
-      if (code !== 0) reject(new Error(`${job.client} ${job.scenario} exited with ${code}`));
-      else resolve(JSON.parse(out.trim().split('\n').pop()));
-    });
-  });
-}
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-};
 
 if (!existsSync(path.join(root, 'dist/index.js'))) {
   console.log('Building the package first (npm run build)...');
