@@ -17,8 +17,10 @@ export class JobsController {
   /** A job's state and, once it ran, its result: `/jobs/1`. */
   @Get(':id')
   async status(@Param('id') id: string): Promise<{ id: string; state: string; result: unknown }> {
+    // The state first: a job read before it completed would show no result next to a later 'completed'.
+    const state = await this.queue.getJobState(id);
     const job = await this.queue.getJob(id);
-    if (job === undefined) throw new NotFoundException(`No job ${id}`);
-    return { id, state: await job.getState(), result: job.returnvalue ?? null };
+    if (job === undefined || state === 'unknown') throw new NotFoundException(`No job ${id}`);
+    return { id, state, result: job.returnvalue ?? null };
   }
 }
