@@ -86,6 +86,11 @@ async function thaw(cluster: RedisClusterHandle, node: RedisServerHandle): Promi
   await cluster.waitForConvergence(20_000);
 }
 
+// A master frozen by SIGSTOP on a loaded CI machine may not have replicated its last acknowledged writes when its
+// replica is promoted (Redis replication is asynchronous): such a run starts again from its own set-up; a client
+// that mis-delivers fails every attempt.
+jest.retryTimes(2, { logErrorsBeforeRetry: true });
+
 describe('ClusterPool when a master stops answering (SIGSTOP)', () => {
   watchUnhandledRejections();
   const cluster = useRedisCluster({ nodeTimeoutMs: 1000 });
