@@ -1,7 +1,7 @@
 // Runs every scenario for every client, each in its own child process against one spawned redis-server (or, for
 // the cluster-* scenarios, one spawned 3-master cluster), alternating the client order between repetitions
 // (ABAB...) to cancel drift, and reports medians.
-// Usage: npm run bench [-- --reps 3 --duration 2000 --warmup 500 --only mixed-100,cluster]
+// Usage: npm run bench [-- --reps 3 --duration 2000 --warmup 500 --only mixed-100,cluster] (or -- --smoke)
 // (--only takes scenario ids or their prefix before the dash: `cluster` is every cluster-* scenario.)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,11 @@ const args = Object.fromEntries(
     return pairs;
   }, []),
 );
+// --smoke: CI's check that the bench still runs and prints its table (one short run of one scenario); it fails
+// only if a client crashes or no table comes out, never on a figure.
+const smoke = process.argv.includes('--smoke');
+if (smoke)
+  Object.assign(args, { reps: 1, duration: 200, warmup: 50, only: args.only ?? 'mixed-100' });
 const reps = Number(args.reps ?? 3);
 const durationMs = Number(args.duration ?? 2000);
 const warmupMs = Number(args.warmup ?? 500);
@@ -200,6 +205,7 @@ const report = {
   scenarios: [],
 };
 
+let failures = 0;
 try {
   for (const s of SCENARIOS) {
     const runs = Object.fromEntries(s.clients.map((c) => [c, []]));
@@ -222,6 +228,7 @@ try {
             }),
           );
         } catch (error) {
+          failures += 1;
           console.error(`  ${client}: ${error.message}`);
         }
       }
@@ -294,10 +301,21 @@ try {
 }
 
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-if (SCENARIOS.length > 0) {
+if (SCENARIOS.length > 0 && !smoke) {
   const out = path.join(root, 'bench/results/latest.json');
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`Results written to ${path.relative(root, out)}; chart: node bench/chart.mjs`);
+}
+if (smoke) {
+  const printed = report.scenarios.reduce((n, s) => n + s.rows.length, 0);
+  if (failures > 0 || printed === 0) {
+    console.error(
+      `bench smoke failed: ${failures} client run(s) failed, ${printed} row(s) printed`,
+    );
+    process.exit(1);
+  }
+  console.log(`bench smoke: ${printed} rows printed, no client failed`);
+  process.exit(0);
 }
 for (const id of STANDALONE) {
   console.log(`\n## ${id} (bench/${id}.mjs)`);
