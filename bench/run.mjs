@@ -160,6 +160,7 @@ const STANDALONE = [
   'bullmq',
   'client-cache',
   'observability',
+  'nest-http',
 ].filter(
   (id) =>
     existsSync(path.join(root, 'bench', `${id}.mjs`)) &&
