@@ -1,8 +1,9 @@
 // Nest HTTP end to end: one Nest 12 app shape (bench/nest-http/app.mjs), GET /visit doing five Redis commands,
 // served once through each client's Nest module — ours (dist/), @nestjs-modules/ioredis (ioredis) and
-// @nestjs-redis/client (node-redis) — each app in its own process against one spawned redis-server, loaded by
+// @nestjs-redis/client (node-redis) — and once with an in-memory stand-in for Redis (the ceiling: what Nest,
+// Express and autocannon cost alone), each app in its own process against one spawned redis-server, loaded by
 // autocannon from this process. Per run: FLUSHALL and seed, start the app, check its first answer is the
-// expected JSON, warm up, measure; the client order rotates between repetitions (ABC, BCA, CAB) and medians are
+// expected JSON, warm up, measure; the order rotates between repetitions (ABCD, BCDA, ...) and medians are
 // reported. Results go to bench/results/nest-http.json. Any failed request or app exits non-zero.
 // Usage: node bench/nest-http.mjs [--reps 3] [--duration 5000] [--warmup 1000] [--connections 100]
 // Timings are measured, never asserted; on a shared machine they are indicative.
@@ -23,7 +24,7 @@ import {
   root,
   startRedisServer,
 } from './bench-kit.mjs';
-import { IOREDIS, NODE_REDIS, OURS } from './nest-http/clients.mjs';
+import { IOREDIS, NO_REDIS, NODE_REDIS, OURS, PROFILE } from './nest-http/clients.mjs';
 
 const require = createRequire(import.meta.url);
 const APP = path.join(root, 'bench/nest-http/app.mjs');
@@ -31,11 +32,11 @@ const LABELS = {
   [OURS]: OURS,
   [IOREDIS]: `${IOREDIS} (ioredis)`,
   [NODE_REDIS]: `${NODE_REDIS} (node-redis)`,
+  [NO_REDIS]: NO_REDIS,
 };
-const CLIENT_NAMES = [OURS, IOREDIS, NODE_REDIS];
+const CLIENT_NAMES = [OURS, IOREDIS, NODE_REDIS, NO_REDIS];
 const PEERS = [IOREDIS, NODE_REDIS];
 const TARGET = { reqPerSec: 1.3, p99: 0.7 };
-const PROFILE = { name: 'bench', plan: 'pro', region: 'eu' };
 /** The first answer of every app after the seed: the same JSON whatever the client. */
 const EXPECTED = { hits: 1, session: { hits: 1 }, profile: PROFILE, renewed: true };
 
@@ -131,13 +132,21 @@ async function load(url, ms, label) {
 
 /** FLUSHALL, then the hash every request reads. */
 function seed(port) {
-  for (const command of [
-    ['FLUSHALL'],
-    ['HSET', 'bench:profile', ...Object.entries(PROFILE).flat()],
-  ]) {
-    const run = spawnSync('redis-cli', ['-p', String(port), ...command]);
-    if (run.status !== 0) throw new Error(`redis-cli ${command[0]} failed: ${run.stderr}`);
-  }
+  redisCli(port, 'FLUSHALL');
+  redisCli(port, 'HSET', 'bench:profile', ...Object.entries(PROFILE).flat());
+}
+
+function redisCli(port, ...command) {
+  const run = spawnSync('redis-cli', ['-p', String(port), ...command]);
+  if (run.status !== 0) throw new Error(`redis-cli ${command[0]} failed: ${run.stderr}`);
+  return run.stdout.toString();
+}
+
+/** CPU time (user + system, µs) the redis-server has used so far, from INFO cpu. */
+function redisCpuUs(port) {
+  const info = redisCli(port, 'INFO', 'cpu');
+  const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
 }
 
 /** One measured run of the app of `name`. */
@@ -154,7 +163,10 @@ async function runOnce(name, redis) {
     }
     if (warmupMs > 0) await load(app.url, warmupMs, `${LABELS[name]} warm-up`);
     await app.call('mark');
+    const [loadCpu, serverCpu] = [process.cpuUsage(), redisCpuUs(redis.port)];
     const result = await load(app.url, durationMs, LABELS[name]);
+    const { user, system } = process.cpuUsage(loadCpu);
+    const redisUs = redisCpuUs(redis.port) - serverCpu;
     const usage = await app.call('report');
     const requests = result.requests.total;
     return {
@@ -164,6 +176,8 @@ async function runOnce(name, redis) {
       errors: result.errors + result.timeouts,
       non2xx: result.non2xx,
       appCpuUsPerReq: usage.cpuUs / requests,
+      redisCpuUsPerReq: redisUs / requests,
+      loadCpuUsPerReq: (user + system) / requests,
       rssMb: usage.rssMb,
       maxRssMb: usage.maxRssMb,
     };
@@ -184,6 +198,8 @@ function summarise(name, runs) {
     errors: sum('errors'),
     non2xx: sum('non2xx'),
     appCpuUsPerReq: mid('appCpuUsPerReq'),
+    redisCpuUsPerReq: mid('redisCpuUsPerReq'),
+    loadCpuUsPerReq: mid('loadCpuUsPerReq'),
     rssMb: mid('rssMb'),
     maxRssMb: mid('maxRssMb'),
     runs: runs.map((run) => Math.round(run.reqPerSec)),
@@ -223,6 +239,8 @@ async function main() {
   report.loadAverage.end = os.loadavg()[0];
 
   const rows = CLIENT_NAMES.map((name) => summarise(name, runs[name]));
+  const ceiling = rows.find((row) => row.client === NO_REDIS);
+  for (const row of rows) row.ofCeiling = row.reqPerSec / ceiling.reqPerSec;
   const ours = rows.find((row) => row.client === OURS);
   const peers = rows.filter((row) => PEERS.includes(row.client));
   const fastest = peers.reduce((best, row) => (row.reqPerSec > best.reqPerSec ? row : best));
@@ -244,8 +262,12 @@ async function main() {
       'p99 ms': row.p99Ms,
       errors: row.errors,
       'non-2xx': row.non2xx,
-      'app CPU µs/req': row.appCpuUsPerReq.toFixed(0),
+      // CPU per request of the app, the redis-server and autocannon: steadier than req/s on a shared machine.
+      'CPU µs/req app+redis+load': [row.appCpuUsPerReq, row.redisCpuUsPerReq, row.loadCpuUsPerReq]
+        .map((us) => us.toFixed(0))
+        .join(' + '),
       'RSS MB': row.rssMb.toFixed(0),
+      'of ceiling': row.ofCeiling.toFixed(2),
       'runs req/s': row.runs.join(' '),
     })),
   );

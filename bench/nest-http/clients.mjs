@@ -11,6 +11,11 @@ const require = createRequire(import.meta.url);
 export const OURS = 'nestjs-redis-pool';
 export const IOREDIS = '@nestjs-modules/ioredis';
 export const NODE_REDIS = '@nestjs-redis/client';
+/** The same app with an in-memory stand-in for Redis: what Nest, Express and autocannon cost alone. */
+export const NO_REDIS = 'ceiling (no Redis)';
+
+/** The hash every request reads (HSET by the parent before each app starts). */
+export const PROFILE = { name: 'bench', plan: 'pro', region: 'eu' };
 
 /** Client name → () => { module(url), inject, commands(client) }; loaded only in the app process that needs it. */
 export const CLIENTS = {
@@ -54,6 +59,27 @@ export const CLIENTS = {
         get: (key) => redis.get(key),
         hgetall: (key) => redis.hGetAll(key),
         expire: (key, seconds) => redis.expire(key, seconds),
+      }),
+    };
+  },
+  [NO_REDIS]: () => {
+    const { Inject, Module } = require('@nestjs/common');
+    const TOKEN = 'BENCH_NO_REDIS';
+    class MemoryModule {}
+    const providers = [{ provide: TOKEN, useFactory: () => new Map() }];
+    Reflect.decorate([Module({ providers, exports: [TOKEN] })], MemoryModule);
+    return {
+      module: () => MemoryModule,
+      inject: Inject(TOKEN),
+      commands: (map) => ({
+        incr: async (key) => {
+          map.set(key, (map.get(key) ?? 0) + 1);
+          return map.get(key);
+        },
+        setEx: async (key, value) => map.set(key, value) && 'OK',
+        get: async (key) => map.get(key) ?? null,
+        hgetall: async () => ({ ...PROFILE }),
+        expire: async () => 1,
       }),
     };
   },
