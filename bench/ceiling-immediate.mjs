@@ -67,6 +67,8 @@ export async function createImmediateCeilingClient(port, { tls: tlsOptions } = {
   };
   const deliver = (value) => {
     const resolve = waiting[head];
+    // Let go of the resolver at once: it keeps its promise, and so the reply (1 MB in the big scenario), alive.
+    waiting[head] = undefined;
     head++;
     if (head > 4096) {
       waiting.splice(0, head);

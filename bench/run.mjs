@@ -1,7 +1,7 @@
 // Runs every scenario for every client, each in its own child process against one spawned redis-server (or, for
 // the cluster-* scenarios, one spawned 3-master cluster), alternating the client order between repetitions
 // (ABAB...) to cancel drift, and reports medians.
-// Usage: npm run bench [-- --reps 3 --duration 2000 --warmup 500 --only mixed-100,cluster] (or -- --smoke)
+// Usage: npm run bench [-- --reps 3 --duration 2000 --warmup 500 --only mixed-100,cluster --clients a,b] (or -- --smoke)
 // (--only takes scenario ids or their prefix before the dash: `cluster` is every cluster-* scenario.)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -146,11 +146,18 @@ const SCENARIOS = [
     baseline: 'ioredis Cluster',
     clients: CLUSTER_CLIENTS,
   },
-].filter(
-  (s) =>
-    args.only === undefined ||
-    args.only.split(',').some((only) => s.id === only || s.id.startsWith(`${only}-`)),
-);
+]
+  .filter(
+    (s) =>
+      args.only === undefined ||
+      args.only.split(',').some((only) => s.id === only || s.id.startsWith(`${only}-`)),
+  )
+  // --clients a,b keeps only those clients (exact names), for quick side-by-side runs while profiling.
+  .map((s) =>
+    args.clients === undefined
+      ? s
+      : { ...s, clients: s.clients.filter((c) => args.clients.split(',').includes(c)) },
+  );
 // Scenarios with a set-up of their own (a sentinel topology, a cache or throttler stack), each its own script
 // bench/<id>.mjs that spawns its servers, runs every client and prints its table; run after the others.
 const STANDALONE = [
