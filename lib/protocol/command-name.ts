@@ -8,6 +8,11 @@ export interface CommandWords {
   readonly all: readonly string[];
   /** Further words of a spaced name (`'CLIENT REPLY'` → `['REPLY']`), sent as the leading arguments. */
   readonly rest: readonly string[];
+  /**
+   * Every word already encoded as RESP bulk strings (`$3\r\nGET\r\n`), so a command's encoding starts from a
+   * cached string; `null` when a word is not pure ASCII (it then travels as UTF-8 bytes).
+   */
+  readonly encoded: string | null;
 }
 
 /** Cache of normalised names; bounded so that arbitrary strings cannot grow it forever. */
@@ -35,9 +40,21 @@ export function commandWords(command: string): CommandWords {
     name: parts[0].toUpperCase(),
     all: parts,
     rest: parts.length === 1 ? NO_WORDS : parts.slice(1),
+    encoded: encodedWords(parts),
   };
   if (WORDS.size < WORDS_LIMIT) WORDS.set(command, words);
   return words;
+}
+
+/** The words as RESP bulk strings, or `null` when one is not pure ASCII (byte length ≠ character length). */
+function encodedWords(words: readonly string[]): string | null {
+  let text = '';
+  for (const word of words) {
+    const bytes = Buffer.byteLength(word);
+    if (bytes !== word.length) return null;
+    text += `$${bytes}\r\n${word}\r\n`;
+  }
+  return text;
 }
 
 /** The arguments as sent: a spaced name's further words first, then the caller's. */

@@ -42,14 +42,18 @@ export function encodeWords(
   // Built inline, with no closure or object per command: this runs for every command sent.
   let text = `*${count}\r\n`;
   let parts: Array<string | Buffer> | null = null;
-  for (let i = 0; i < names.length; i++) {
-    const word = names[i];
-    const bytes = Buffer.byteLength(word);
-    if (bytes === word.length) {
-      text += `$${bytes}\r\n${word}\r\n`;
-    } else {
-      (parts ??= []).push(`${text}$${bytes}\r\n`, Buffer.from(word, 'utf8'));
-      text = '\r\n';
+  if (words.encoded !== null) {
+    text += words.encoded;
+  } else {
+    for (let i = 0; i < names.length; i++) {
+      const word = names[i];
+      const bytes = Buffer.byteLength(word);
+      if (bytes === word.length) {
+        text += `$${bytes}\r\n${word}\r\n`;
+      } else {
+        (parts ??= []).push(`${text}$${bytes}\r\n`, Buffer.from(word, 'utf8'));
+        text = '\r\n';
+      }
     }
   }
   for (let i = 0; i < args.length; i++) {
