@@ -12,6 +12,12 @@ import { Fifo } from '../utils/fifo';
  */
 export const GROW_AT_PENDING = 128;
 
+/**
+ * A connection with fewer replies outstanding than this (counting large values and a full socket as
+ * `GROW_AT_PENDING`) takes the next turn's commands even if a later one is idler.
+ */
+export const PACK_BELOW = GROW_AT_PENDING;
+
 /** Queues a request; a cached read learns its connection first (its in-flight marker lives there). */
 function enqueueOn(connection: Connection, request: CommandRequest): void {
   if (request instanceof CachedRead) request.queuedOn(connection);
@@ -43,10 +49,10 @@ export interface DispatchLimits {
 
 /**
  * The multiplexed path: the shared connections, the backlog of commands waiting for one, and which connection
- * each command goes to. Every command issued in one event-loop turn goes to the same connection (so
- * `Promise.all([set(k), get(k)])` runs in order and leaves in one write); between turns the least busy one is
- * chosen, routing around connections that are stalled, congested (waiting for 'drain') or at their high-water
- * mark. Pending work is bounded per connection and in the backlog, so a frozen server cannot grow memory.
+ * each command goes to. Every command issued before a connection's coalesced write goes to that connection (so
+ * `Promise.all([set(k), get(k)])` runs in order and leaves in one write); after it, the first connection with
+ * room is chosen (fewer than `PACK_BELOW` replies outstanding), else the least busy, routing around connections
+ * that are stalled, congested (waiting for 'drain') or at their high-water mark. Pending work is bounded per connection and in the backlog, so a frozen server cannot grow memory.
  */
 export class SharedDispatcher {
   readonly connections: Connection[] = [];
@@ -173,10 +179,17 @@ export class SharedDispatcher {
         pending +
         connection.largePending * GROW_AT_PENDING +
         (connection.congested ? GROW_AT_PENDING : 0);
+      // Packed, not spread: the first connection with room takes the turn, so the work rides on as few sockets
+      // as it needs, in fewer and larger writes and reads on both sides (Redis runs one command at a time
+      // whichever socket it came on, so a deeper pipeline waits no longer). Later ones take what it cannot.
+      if (load < PACK_BELOW) {
+        best = connection;
+        bestLoad = load;
+        break;
+      }
       if (load < bestLoad) {
         best = connection;
         bestLoad = load;
-        if (load === 0) break;
       }
     }
     const canGrow = this.host.canGrowShared();

@@ -1,5 +1,6 @@
 import type { Connection } from '../../lib/connection/connection';
 import { ConnectionPool } from '../../lib/pool/connection-pool';
+import { PACK_BELOW } from '../../lib/pool/shared-dispatcher';
 import { startRedisServer, type RedisServerHandle } from '../harness';
 import { expectNothingOpen, uniqueName, watchUnhandledRejections } from '../pool/pool-checks';
 import { watchConnections } from './cache-checks';
@@ -49,15 +50,16 @@ describe('client-side cache: a lost connection drops exactly its own entries', (
   /** Reads the first half of the keys on one connection and the second half on the other; returns which is which. */
   const readOnTwo = async (connections: Connection[]): Promise<[Connection, Connection]> => {
     const first = KEYS.slice(0, 50).map((key) => pool.executeCommand('GET', key));
+    // Shared work packs onto the first connection with room: this turn fills it, so the next goes elsewhere.
+    const filler = Array.from({ length: PACK_BELOW }, () => pool.executeCommand('PING'));
     const busy = connections.find((c) => c.pending >= 50) as Connection;
     const other = connections.find((c) => c !== busy) as Connection;
     expect(other.pending).toBe(0);
-    // One event-loop turn's commands share a connection; the next turn goes to the least busy one.
     const second = await new Promise<Array<Promise<unknown>>>((resolve) =>
       process.nextTick(() => resolve(KEYS.slice(50).map((key) => pool.executeCommand('GET', key)))),
     );
     expect(other.pending).toBeGreaterThanOrEqual(50);
-    await Promise.all([...first, ...second]);
+    await Promise.all([...first, ...second, ...filler]);
     expect(pool.cacheStats()).toMatchObject({ entries: 100, misses: 100 });
     return [busy, other];
   };

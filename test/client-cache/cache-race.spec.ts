@@ -1,5 +1,6 @@
 import { RedisService } from '../../lib/client/redis.service';
 import { ConnectionPool } from '../../lib/pool/connection-pool';
+import { PACK_BELOW } from '../../lib/pool/shared-dispatcher';
 import { startRedisServer, type RedisServerHandle } from '../harness';
 import { expectNothingOpen, uniqueName, watchUnhandledRejections } from '../pool/pool-checks';
 import { watchConnections } from './cache-checks';
@@ -104,11 +105,14 @@ describe('client-side cache: the read/invalidation race', () => {
     proxy.holdPushes();
     const held = proxy.holdNextRequest();
     const write = pool.executeCommand('SET', 'k', 'v2');
+    // Shared work packs onto the first connection with room: fill it, so the read goes to the other one.
+    const filler = Array.from({ length: PACK_BELOW }, () => pool.executeCommand('PING'));
     await held;
     await expect(pool.executeCommand('GET', 'k')).resolves.toBe('v1');
     expect(pool.cacheStats().entries).toBe(1);
     proxy.releaseRequests();
     await expect(write).resolves.toBe('OK');
+    await Promise.all(filler);
     // Acknowledged, while the push telling the reading connection is still held: the entry must be gone.
     expect(pool.cacheStats().entries).toBe(0);
     await expect(pool.executeCommand('GET', 'k')).resolves.toBe('v2');
