@@ -150,8 +150,9 @@ export class Connection extends EventEmitter {
   }
 
   /**
-   * Commands were queued in this event-loop turn and their coalesced write is still to come: the turn is open.
-   * It closes at the next tick even when the socket is waiting for 'drain'.
+   * Commands were queued and their coalesced write is still to come: the turn is open. It closes when that write
+   * runs (at the next tick on an idle connection, at the end of the loop iteration on a busy one), even when
+   * the socket is waiting for 'drain'.
    */
   get turnOpen(): boolean {
     return this.flushScheduled;
@@ -278,7 +279,11 @@ export class Connection extends EventEmitter {
     if (request.deadline !== Infinity) this.deadlines.watch(request.deadline);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(flushConnection, this);
+      // Replies outstanding: the server is busy with this socket, and the callbacks still to run in this poll
+      // phase (other sockets' data, other HTTP requests) may issue more commands; they all leave in one write at
+      // the end of the loop iteration. Nothing outstanding (one caller, a quiet spell): it leaves at once.
+      if (this.replies.length > 0) setImmediate(flushConnection, this);
+      else process.nextTick(flushConnection, this);
     }
   }
 
