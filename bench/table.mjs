@@ -1,12 +1,15 @@
 // Prints the README's performance tables (Markdown) from one run's results, so the figures are copied, not typed.
-// Usage: node bench/table.mjs [results.json]   (npm run bench:table)
-import { readFileSync } from 'node:fs';
+// Usage: node bench/table.mjs [results.json [nest-http.json]]   (npm run bench:table)
+// Without arguments it reads the last run: bench/results/latest.json and, if there, bench/results/nest-http.json.
+import { existsSync, readFileSync } from 'node:fs';
 
 const report = JSON.parse(readFileSync(process.argv[2] ?? 'bench/results/latest.json', 'utf8'));
+const nestFile = process.argv[3] ?? (process.argv[2] ? null : 'bench/results/nest-http.json');
+const nest = nestFile && existsSync(nestFile) ? JSON.parse(readFileSync(nestFile, 'utf8')) : null;
 const OURS = 'nestjs-redis-pool';
 const scenario = (id) => report.scenarios.find((s) => s.id === id);
 const int = (n) => Math.round(n).toLocaleString('en-US').replace(/,/g, ' ');
-const ratio = (n) => `${n.toFixed(2)}x`;
+const ratio = (n) => (n == null ? '—' : `${n.toFixed(2)}x`);
 const ours = (s) => s.rows.find((r) => r.client.startsWith(OURS));
 const callers = (n) => (n === 1 ? '1 caller' : `${int(n)} callers`);
 const isCeiling = (client) => client.startsWith('ceiling');
@@ -127,6 +130,32 @@ const TARGETS = [
   ['mixed-1000', 'rssVsLowestPeer', '1 000 callers, peak RSS vs lowest peer', 0.8, 'at most'],
   ['exclusive', 'vsBestPeer', 'exclusive, pool of 10, vs node-redis pool', 2.0],
 ];
+// The Nest HTTP scenario (bench/nest-http.mjs): its own table, and its two targets.
+if (nest !== null) {
+  out.push(
+    table(
+      [`Nest HTTP, ${nest.connections} connections`, 'req/s', 'p50 / p99 (ms)', 'of ceiling'],
+      nest.rows.map((r) => [
+        r.label ?? r.client,
+        int(r.reqPerSec),
+        `${r.p50Ms} / ${r.p99Ms}`,
+        r.ofCeiling.toFixed(2),
+      ]),
+    ),
+  );
+}
+const nestTargets =
+  nest === null
+    ? []
+    : [
+        ['Nest HTTP req/s, vs best peer', nest.ratios.reqPerSecVsBestPeer, nest.target.reqPerSec],
+        ['Nest HTTP p99, vs best peer', nest.ratios.p99VsBestPeer, nest.target.p99, 'at most'],
+      ].map(([what, measured, goal, atMost]) => [
+        what,
+        `${atMost ? '≤' : '≥'} ${goal.toFixed(2)}`,
+        measured.toFixed(2),
+        (atMost ? measured <= goal : measured >= goal) ? 'met' : 'missed',
+      ]);
 const targets = TARGETS.filter(([id, field]) => scenario(id)?.[field] != null).map(
   ([id, field, what, goal, atMost]) => {
     const measured = scenario(id)[field];
@@ -139,6 +168,7 @@ const targets = TARGETS.filter(([id, field]) => scenario(id)?.[field] != null).m
     ];
   },
 );
+targets.push(...nestTargets);
 if (targets.length > 0) out.push(table(['Target', 'goal', 'measured', ''], targets));
 
 process.stdout.write(`${report.machine}; ${report.date}\n\n${out.join('\n\n')}\n`);
