@@ -25,9 +25,9 @@ async function ours(port, { dispatch = 'multiplexed', maxConnections = 10, tls }
     get: (k) => pool.executeCommand('GET', k),
     set: (k, v) => pool.executeCommand('SET', k, v),
     getBuffer: (k) => pool.execute('GET', [k], { buffers: true }),
-    // Commands issued in one tick leave in one write: a pipeline is simply all of them at once.
-    pipeline: (cmds) =>
-      Promise.all(cmds.map(([cmd, ...args]) => pool.executeCommand(cmd, ...args))),
+    // Commands issued in one tick leave in one write: a pipeline is simply all of them at once (`execute` takes
+    // the arguments as one array, as the ceiling's `send` does).
+    pipeline: (cmds) => Promise.all(cmds.map((cmd) => pool.execute(cmd[0], cmd.slice(1)))),
     close: async () => {
       await subscriber?.close();
       await pool.disconnect();
