@@ -12,13 +12,13 @@ import {
 import { commandWords, sentArgs, type CommandWords } from '../protocol/command-name';
 import { encodeWords, type EncodedCommand } from '../protocol/resp-encoder';
 import type { RedisArgument, RedisReply } from '../protocol/resp.types';
-import { emitSafely } from '../utils/safe-emit';
-import { ConnectionSupervisor, isFatal, isLoading } from './connection-supervisor';
+import { ConnectionSupervisor } from './connection-supervisor';
 import { LeaseManager } from './lease-manager';
 import { checkUrlGiven } from './option-checks';
 import { checkPoolOptions } from './pool-option-checks';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './pool-options';
 import { PoolSurface } from './pool-surface';
+import { PoolUpkeep } from './pool-upkeep';
 import type { CommandOptions, PoolStats, RedisPool } from './redis-pool.interface';
 import { mergeUrlOptions } from './redis-url';
 import { drainAndClose, poolStats, type StatsSources } from './pool-parts';
@@ -28,7 +28,6 @@ import { commandChannel } from '../observability/channels';
 import { PoolTelemetry } from '../observability/pool-telemetry';
 import { traceDispatch } from '../observability/trace';
 import { sharedRequest } from './shared-request';
-import type { Waiter } from './waiter-queue';
 
 /**
  * A pool of Redis connections, modelled on redis-py's `ConnectionPool` (`getConnection`, `release`,
@@ -48,12 +47,8 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
   private readonly supervisor: ConnectionSupervisor;
   private readonly dispatcher: SharedDispatcher;
   private readonly leases: LeaseManager;
-  private isDown = false;
-  /**
-   * A failure no retry cures (refused credentials, an ACL denial, TLS verification) since the last connection
-   * opened: the pool then opens no connection on its own (for `minIdle`), only for a caller's command.
-   */
-  private fatalError: Error | null = null;
+  /** Answers the supervisor's reports, opens shared connections for queued work, and keeps `down`. */
+  private readonly upkeep: PoolUpkeep;
   /** Requests waiting out a backoff before they are sent again, with their timers. */
   private readonly resender: Resender;
   /** @internal Counters, the lease-wait histogram and the diagnostics channels (lib/observability). */
@@ -79,10 +74,10 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
         idleTimeoutMs: config.idleTimeoutMs,
       },
       {
-        opened: (connection, waiter) => this.onOpened(connection, waiter),
-        openFailed: (error, waiter) => this.onOpenFailed(error, waiter),
-        closed: (connection, cause) => this.onClosed(connection, cause),
-        maintain: () => this.maintain(),
+        opened: (connection, waiter) => this.upkeep.opened(connection, waiter),
+        openFailed: (error, waiter) => this.upkeep.openFailed(error, waiter),
+        closed: (connection, cause) => this.upkeep.closed(connection, cause),
+        maintain: () => this.upkeep.maintain(),
       },
       this.telemetry,
     );
@@ -91,7 +86,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
         address: this.address,
         canGrowShared: () => this.canGrowShared(),
         growShared: () => this.supervisor.spawn(null),
-        ensureShared: () => this.ensureShared(),
+        ensureShared: () => this.upkeep.ensureShared(),
         inBackoff: () => this.supervisor.inBackoff,
         lastConnectError: () => this.supervisor.lastError,
       },
@@ -140,6 +135,21 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
       },
       config.retry,
       this.telemetry,
+    );
+    this.upkeep = new PoolUpkeep(
+      this,
+      {
+        supervisor: this.supervisor,
+        dispatcher: this.dispatcher,
+        leases: this.leases,
+        cache: this.cache,
+        sharedCount: () => this.sharedCount(),
+      },
+      {
+        maxConnections: config.maxConnections,
+        minIdle: config.minIdle,
+        idleTimeoutMs: config.idleTimeoutMs,
+      },
     );
     for (let i = 0; i < config.minIdle; i++) this.supervisor.spawn(null);
   }
@@ -256,7 +266,7 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
 
   /** Whether the pool is down: it serves on no connection and its last connection attempt failed. */
   get down(): boolean {
-    return this.isDown;
+    return this.upkeep.down;
   }
 
   /**
@@ -320,89 +330,6 @@ export class ConnectionPool extends PoolSurface implements RequestOwner, RedisPo
       this.supervisor.mayConnect &&
       !this.closed
     );
-  }
-
-  /** Opens a shared connection for queued work when the budget and the backoff allow. */
-  private ensureShared(): void {
-    if (this.closed || this.supervisor.connectingShared > 0) return;
-    if (this.sharedCount() >= this.#config.maxConnections) return;
-    this.supervisor.spawnAfterBackoff(() => this.wantsShared(), this.dispatcher.hasBacklog);
-  }
-
-  /** Queued commands wait, or fewer than `minIdle` shared connections are open (and retrying may help). */
-  private wantsShared(): boolean {
-    return this.dispatcher.queued > 0 || this.wantsMinIdle();
-  }
-
-  private wantsMinIdle(): boolean {
-    return this.fatalError === null && this.sharedCount() < this.#config.minIdle;
-  }
-
-  private onOpened(connection: Connection, waiter: Waiter | null): void {
-    // While closing, a new connection is still welcome if commands accepted before the close wait for it.
-    if (this.closed && this.dispatcher.queued === 0) {
-      connection.destroy();
-      return;
-    }
-    this.supervisor.adopt(connection);
-    this.cache?.attach(connection);
-    this.fatalError = null;
-    if (this.isDown) {
-      this.isDown = false;
-      emitSafely(this, 'up');
-    }
-    emitSafely(this, 'connect', connection.id);
-    if (waiter !== null) this.leases.opened(connection, waiter);
-    else this.dispatcher.add(connection);
-  }
-
-  private onOpenFailed(error: Error, waiter: Waiter | null): void {
-    if (this.closed) return;
-    if (isLoading(error)) {
-      // Reachable but still loading: keep every caller's work queued (within its deadline) and try again soon.
-      this.ensureShared();
-      return;
-    }
-    const serving = this.dispatcher.connections.some((c) => c.ready);
-    if (!serving && this.leases.leased.size === 0 && !this.isDown) {
-      this.isDown = true;
-      emitSafely(this, 'down', error);
-    }
-    if (this.listenerCount('error') > 0) emitSafely(this, 'error', error);
-    this.leases.failed(waiter, error);
-    const fatal = isFatal(error);
-    if (fatal) this.fatalError = error;
-    // A failed extra connection (e.g. maxclients) leaves the pool serving on what it has; it grows later.
-    if (!serving || fatal) this.dispatcher.failQueued(error, fatal);
-    if (fatal) this.leases.rejectAll(() => error);
-    if (this.wantsShared()) this.ensureShared();
-  }
-
-  private onClosed(connection: Connection, cause: Error | undefined): void {
-    this.leases.closed(connection);
-    this.dispatcher.remove(connection);
-    emitSafely(this, 'close', connection.id, cause);
-    if (!this.closed && this.wantsShared()) this.ensureShared();
-  }
-
-  /** Reaps idle shared connections above `minIdle`, retires old ones, and keeps `minIdle` warm. */
-  private maintain(): void {
-    if (this.closed) return;
-    const now = Date.now();
-    const { idleTimeoutMs, minIdle } = this.#config;
-    for (const connection of [...this.dispatcher.connections]) {
-      const tooOld = this.supervisor.tooOld(connection, now);
-      const tooIdle =
-        idleTimeoutMs > 0 &&
-        connection.pending === 0 &&
-        now - connection.lastActiveAt > idleTimeoutMs;
-      if (tooOld || (tooIdle && this.dispatcher.connections.length > minIdle)) {
-        this.dispatcher.remove(connection);
-        this.supervisor.retire(connection);
-      }
-    }
-    this.leases.reapSpare(now, idleTimeoutMs);
-    if (this.wantsMinIdle() && this.supervisor.mayConnect) this.supervisor.spawn(null);
   }
 
   private shutDown(drainTimeoutMs: number): Promise<void> {
