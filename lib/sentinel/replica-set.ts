@@ -52,6 +52,11 @@ export class ReplicaSet {
     return [...this.replicas.keys()];
   }
 
+  /** The pools of the replicas in use. */
+  get pools(): ConnectionPool[] {
+    return Array.from(this.replicas.values(), (replica) => replica.pool);
+  }
+
   /**
    * Runs a read-only command on a replica that is up; with none, `onMaster()` (`'preferReplica'`) or a typed
    * failure (`'replica'`).

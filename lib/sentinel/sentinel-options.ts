@@ -183,3 +183,11 @@ export function resolveSentinelOptions(options: SentinelPoolOptions): {
     node,
   };
 }
+
+/** What the `'failover'` event carries. */
+export interface FailoverEvent {
+  /** `host:port` of the master given up. */
+  from: string;
+  /** `host:port` of the master now in use. */
+  to: string;
+}

@@ -15,6 +15,7 @@ import {
   type PoolStats,
   type RedisPool,
 } from '../pool/redis-pool.interface';
+import { sumCacheStats, type CacheStats } from '../client-cache/client-cache.options';
 import { publishFailover } from '../observability/channels';
 import { emitSafely } from '../utils/safe-emit';
 import { addressKey, SentinelClient } from './sentinel-client';
@@ -29,22 +30,17 @@ import {
 import { mayResend, signalsFailover } from './failover-signals';
 import { verifyMaster } from './master-check';
 import { ReplicaSet } from './replica-set';
-import { parseSentinelUrl } from './sentinel-url';
+import { sentinelUrlOptions } from './sentinel-url';
 import { SentinelWatcher } from './sentinel-watcher';
 import { FailoverPause } from './failover-pause';
+import type { FailoverEvent } from './sentinel-options';
+
+export type { FailoverEvent } from './sentinel-options';
 
 /** The master in use: its address and the pool of connections to it. */
 interface MasterNode {
   readonly key: string;
   readonly pool: ConnectionPool;
-}
-
-/** What the `'failover'` event carries. */
-export interface FailoverEvent {
-  /** `host:port` of the master given up. */
-  from: string;
-  /** `host:port` of the master now in use. */
-  to: string;
 }
 
 /**
@@ -112,11 +108,7 @@ export class SentinelPool extends PoolSurface implements RedisPool {
    * @throws ConfigurationError naming the problem, every secret masked.
    */
   static fromUrl(url: string, options: Partial<SentinelPoolOptions> = {}): SentinelPool {
-    const merged: Record<string, unknown> = { ...parseSentinelUrl(url) };
-    for (const [key, value] of Object.entries(options)) {
-      if (value !== undefined && key !== 'url' && key !== '__proto__') merged[key] = value;
-    }
-    return new SentinelPool(merged as unknown as SentinelPoolOptions);
+    return new SentinelPool(sentinelUrlOptions(url, options));
   }
 
   /** `host:port` of the master in use, or `undefined` before the first discovery. */
@@ -255,6 +247,14 @@ export class SentinelPool extends PoolSurface implements RedisPool {
     if (this.current !== null) return this.current.pool.stats();
     const { maxConnections = POOL_DEFAULTS.maxConnections } = this.#node;
     return emptyStats(maxConnections, this.#node.maxLeases ?? maxConnections);
+  }
+
+  /** The client-side cache's counters over the master's and the replicas' pools (zeros without the option). */
+  cacheStats(): CacheStats {
+    return sumCacheStats([
+      ...(this.current ? [this.current.pool] : []),
+      ...(this.replicas?.pools ?? []),
+    ]);
   }
 
   /** Never shows credentials. */

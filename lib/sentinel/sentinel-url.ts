@@ -123,3 +123,15 @@ export function parseSentinelUrl(url: string): SentinelPoolOptions {
   }
   return options;
 }
+
+/** The options of `parseSentinelUrl(url)` with `options` over them (the ones given, `url` itself left out). */
+export function sentinelUrlOptions(
+  url: string,
+  options: Partial<SentinelPoolOptions>,
+): SentinelPoolOptions {
+  const merged: Record<string, unknown> = { ...parseSentinelUrl(url) };
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined && key !== 'url' && key !== '__proto__') merged[key] = value;
+  }
+  return merged as unknown as SentinelPoolOptions;
+}
