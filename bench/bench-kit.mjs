@@ -230,3 +230,29 @@ export function ensureBuilt(file, { quiet = false } = {}) {
   const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('npm run build failed');
 }
+
+/** Resolves to the first IPC message of `type` from `child`; rejects when it exits first or after `timeoutMs`. */
+export function nextMessage(child, type, timeoutMs, label = 'child') {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`${label}: no '${type}' within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (message) => {
+      if (message?.type !== type) return;
+      done();
+      resolve(message);
+    };
+    const onExit = (code, signal) => {
+      done();
+      reject(new Error(`${label} exited (code ${code}, signal ${signal}) before '${type}'`));
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}

@@ -21,6 +21,7 @@ import {
   freePort,
   machineLine,
   median,
+  nextMessage,
   root,
   startRedisServer,
 } from './bench-kit.mjs';
@@ -56,32 +57,6 @@ const connections = Number(args.connections);
 // The server and the apps die with this process, however it ends.
 const cleanups = exitCleanups();
 
-/** Resolves to the first IPC message of `type` from `child`; rejects when it exits first or after `timeoutMs`. */
-function nextMessage(child, type, label, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`${label}: no '${type}' within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onMessage = (message) => {
-      if (message?.type !== type) return;
-      done();
-      resolve(message);
-    };
-    const onExit = (code, signal) => {
-      done();
-      reject(new Error(`${label} exited (code ${code}, signal ${signal}) before '${type}'`));
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
 /** Forks the app of `name` on a free port; resolves once it serves to { url, call(type), close() }. */
 async function startApp(name, redisPort) {
   const label = `${LABELS[name]} app`;
@@ -94,7 +69,7 @@ async function startApp(name, redisPort) {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   exited.then(() => cleanups.delete(kill));
   const call = (type) => {
-    const reply = nextMessage(child, type, label, 10_000);
+    const reply = nextMessage(child, type, 10_000, label);
     child.send(type);
     return reply;
   };
@@ -109,7 +84,7 @@ async function startApp(name, redisPort) {
     clearTimeout(timer);
   };
   try {
-    await nextMessage(child, 'listening', label, 30_000);
+    await nextMessage(child, 'listening', 30_000, label);
   } catch (error) {
     kill();
     throw error;

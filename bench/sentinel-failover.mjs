@@ -18,6 +18,7 @@ import {
   ensureBuilt,
   exitCleanups,
   machineLine,
+  nextMessage,
   parseFlags,
   redisServerVersion,
   root,
@@ -278,32 +279,6 @@ async function child(job) {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parent: topologies, children, the table.
-
-/** Resolves with the first IPC message of `type` from `proc`, or rejects after `ms` or when it exits. */
-function nextMessage(proc, type, ms) {
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      clearTimeout(timer);
-      proc.off('message', onMessage);
-      proc.off('exit', onExit);
-    };
-    const onMessage = (message) => {
-      if (message?.type !== type) return;
-      done();
-      resolve(message);
-    };
-    const onExit = (code, signal) => {
-      done();
-      reject(new Error(`child exited (code ${code}, signal ${signal}) before "${type}"`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`no "${type}" from the child within ${ms} ms`));
-    }, ms);
-    proc.on('message', onMessage);
-    proc.once('exit', onExit);
-  });
-}
 
 /** Sentinel's own milestones of the failover, in ms after the kill (the first sentinel that reported each). */
 function milestones(events, killAt, masterName) {
