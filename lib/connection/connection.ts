@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
-import { CommandNotAllowedError, ConnectionError, TimeoutError } from '../errors/redis-pool.errors';
+import { CommandNotAllowedError, ConnectionError } from '../errors/redis-pool.errors';
 import { RespDecoder } from '../protocol/resp-decoder';
 import { commandWords, sentArgs, type CommandWords } from '../protocol/command-name';
 import { encodeCommand, encodeWords, type EncodedCommand } from '../protocol/resp-encoder';
@@ -15,8 +15,10 @@ import { SocketHold } from './socket-hold';
 import { LeaseState } from './lease-state';
 import { Outbox } from './outbox';
 import { ReplyQueue } from './reply-queue';
-import { DeadlineTimer, expireRequests } from './request-deadlines';
-import { openTransport, type SocketLike } from './transport';
+import { DeadlineTimer } from './request-deadlines';
+import { sweepDeadlines } from './deadline-sweep';
+import { openSocket, socketFailure } from './socket-events';
+import type { SocketLike } from './transport';
 import type { ConnectionTelemetry } from '../observability/command-context';
 import { commandTracing, traceLeased } from '../observability/trace';
 
@@ -100,12 +102,26 @@ export class Connection extends EventEmitter {
         address: this.address,
         protocol: () => this.protocol,
         push: (frame) => emitSafely(this, 'push', frame),
-        shifted: (request) => this.afterShift(request),
+        shifted: this.onRetired,
         broken: (error) => this.destroy(error),
       },
       this.decoder,
     );
-    this.socket = this.openSocket();
+    this.socket = openSocket(this, options, this.decoder, {
+      heard: () => {
+        this.lastActiveAt = Date.now();
+        this.heardAt = this.lastActiveAt;
+      },
+      connected: () => this.onConnected(),
+      drained: () => {
+        this.waitingForDrain = false;
+        this.flush();
+      },
+      failed: (error) => {
+        this.closeCause ??= socketFailure(this.address, error);
+      },
+      closed: () => this.shutDown(),
+    });
     this.hold = new SocketHold(this.socket);
   }
 
@@ -341,7 +357,7 @@ export class Connection extends EventEmitter {
   flush(): void {
     this.flushScheduled = false;
     if (this.waitingForDrain || this.status === 'closed' || this.outbox.length === 0) return;
-    const ok = this.outbox.writeTo(this.socket, this.onSent, this.onDropped);
+    const ok = this.outbox.writeTo(this.socket, this.onSent, this.onRetired);
     this.lastActiveAt = Date.now();
     if (!ok) this.waitingForDrain = true;
   }
@@ -351,7 +367,8 @@ export class Connection extends EventEmitter {
     this.replies.push(request);
   };
 
-  private readonly onDropped = (request: CommandRequest): void => {
+  /** A request is done with this connection: its reply was read, or it left the outbox unwritten (withdrawn). */
+  private readonly onRetired = (request: CommandRequest): void => {
     if (request.large) this.largeInFlight--;
     this.checkRoom();
     this.releaseIfIdle();
@@ -362,47 +379,21 @@ export class Connection extends EventEmitter {
     if (this.pending === 0 && (this.background || !this.subscribed)) this.hold.release();
   }
 
-  private openSocket(): SocketLike {
-    const o = this.#options;
-    const { socket, readyEvent } = openTransport(o, this.decoder, () => {
-      this.lastActiveAt = Date.now();
-      this.heardAt = this.lastActiveAt;
-    });
-    const connectTimer = setTimeout(() => {
-      this.destroy(
-        new TimeoutError(`Connecting to ${this.address} timed out after ${o.connectTimeoutMs} ms`),
-      );
-    }, timerDelay(o.connectTimeoutMs));
-    this.once('ready', () => clearTimeout(connectTimer));
-    void this.closed.then(() => clearTimeout(connectTimer));
-    socket.once(readyEvent, () => {
-      if (o.path === undefined && o.keepAliveMs > 0) socket.setKeepAlive(true, o.keepAliveMs);
-      this.handshake().then(
-        () => {
-          if (this.status !== 'connecting') return;
-          this.status = 'ready';
-          this.lastActiveAt = Date.now();
-          emitSafely(this, 'ready');
-          if (this.outbox.length > 0 && !this.flushScheduled) {
-            this.flushScheduled = true;
-            process.nextTick(flushConnection, this);
-          }
-        },
-        (error: Error) => this.destroy(error),
-      );
-    });
-    socket.on('drain', () => {
-      this.waitingForDrain = false;
-      this.flush();
-    });
-    socket.on('error', (error: Error) => {
-      this.closeCause ??= new ConnectionError(
-        `Connection to ${this.address} failed: ${error.message}`,
-        { cause: error },
-      );
-    });
-    socket.on('close', () => this.shutDown());
-    return socket;
+  /** The socket connected: runs the handshake, then takes commands; a failed handshake closes the connection. */
+  private onConnected(): void {
+    this.handshake().then(
+      () => {
+        if (this.status !== 'connecting') return;
+        this.status = 'ready';
+        this.lastActiveAt = Date.now();
+        emitSafely(this, 'ready');
+        if (this.outbox.length > 0 && !this.flushScheduled) {
+          this.flushScheduled = true;
+          process.nextTick(flushConnection, this);
+        }
+      },
+      (error: Error) => this.destroy(error),
+    );
   }
 
   /** Resolves when the handshake is done; rejects with the reason if the connection closes first. */
@@ -423,12 +414,6 @@ export class Connection extends EventEmitter {
     );
   }
 
-  private afterShift(request: CommandRequest): void {
-    if (request.large) this.largeInFlight--;
-    this.checkRoom();
-    this.releaseIfIdle();
-  }
-
   private checkRoom(): void {
     if (this.onRoom !== null && this.pending <= this.roomAt) {
       const onRoom = this.onRoom;
@@ -439,29 +424,15 @@ export class Connection extends EventEmitter {
 
   /** Rejects expired requests (written ones keep their place) and destroys a connection stalled too long. */
   private onDeadline(): void {
-    const now = Date.now();
-    const { commandTimeoutMs } = this.#options;
-    const written = expireRequests(this.replies, now, this.address, commandTimeoutMs);
-    const unwritten = expireRequests(this.outbox, now, this.address, commandTimeoutMs);
-    const telemetry = this.#options.telemetry;
-    if (telemetry !== undefined) telemetry.commandTimeouts += written.expired + unwritten.expired;
-    // Withdrawn requests leave the outbox now, not at a write that a frozen socket may never allow.
-    if (unwritten.expired > 0) this.outbox.compact(this.onDropped);
-    let next = Math.min(written.next, unwritten.next);
-    const head = this.replies.peek();
-    if (head !== undefined && head.abandoned) {
-      // The late reply keeps its place so nothing shifts onto the wrong caller; but a server that stays silent
-      // for a whole further timeout is treated as gone.
-      const giveUpAt = head.deadline + commandTimeoutMs;
-      if (giveUpAt <= now) {
-        this.destroy(
-          new ConnectionError(`No reply from ${this.address} within ${2 * commandTimeoutMs} ms`),
-        );
-        return;
-      }
-      next = Math.min(next, giveUpAt);
-    }
-    if (next !== Infinity) this.deadlines.watch(next);
+    const next = sweepDeadlines(
+      this.replies,
+      this.outbox,
+      this.#options,
+      this.address,
+      this.onRetired,
+    );
+    if (next instanceof ConnectionError) this.destroy(next);
+    else if (next !== Infinity) this.deadlines.watch(next);
   }
 
   private shutDown(): void {
