@@ -8,7 +8,7 @@ import {
 } from '../../lib/errors/redis-pool.errors';
 import { useRedisCluster } from '../harness';
 import { uniqueName, watchUnhandledRejections } from '../pool/pool-checks';
-import { calls, expectClusterClosed } from './cluster-split-checks';
+import { calls, expectClusterClosed, untilPoolKnowsEveryNode } from './cluster-split-checks';
 
 // Fault timings (kills, failovers, migrations) on a loaded CI machine: a test that loses a race with the
 // machine's load runs again from its own set-up; a real failure fails every attempt.
@@ -74,7 +74,7 @@ describe('commands sent to every master or node (FLUSHALL, DBSIZE, SCRIPT LOAD..
   it('a command every node refuses alike is its own error, not a fan-out failure', async () => {
     // The frozen master of the test before may still be resyncing its replica; a full resync would empty the
     // replica's script cache after the SCRIPT LOAD below (one CI run saw SCRIPT EXISTS 0 on one node).
-    await cluster().waitForReplicasSynced();
+    await untilPoolKnowsEveryNode(pool, cluster());
     const refused = await redis
       .executeCommand('FLUSHALL', 'BOGUS')
       .catch((error: unknown) => error);

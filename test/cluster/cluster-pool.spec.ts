@@ -4,6 +4,7 @@ import { keySlot } from '../../lib/cluster/hash-slot';
 import { ClusterError } from '../../lib/errors/redis-pool.errors';
 import { useRedisCluster, type RedisClusterHandle } from '../harness';
 import { sleep, watchUnhandledRejections } from '../pool/pool-checks';
+import { untilPoolKnowsEveryNode } from './cluster-split-checks';
 
 /** Counts of one command in `INFO commandstats` of a node. */
 async function calls(cluster: RedisClusterHandle, port: number, command: string): Promise<number> {
@@ -48,6 +49,8 @@ describe('ClusterPool on a real cluster (3 masters, 3 replicas)', () => {
     expect(await redis.executeCommand('DBSIZE')).toBe(90);
     const keys = (await redis.executeCommand('KEYS', 'fan:*')) as string[];
     expect(keys.sort()).toEqual(Array.from({ length: 90 }, (_, i) => `fan:${i}`).sort());
+    // SCRIPT LOAD goes to every node the cluster reports; one CI run had a replica not yet in every view.
+    await untilPoolKnowsEveryNode(pool, cluster());
     const sha = await redis.executeCommand('SCRIPT', 'LOAD', 'return 1');
     const everywhere = await Promise.all(
       cluster().nodes.map((node) => node.cli('SCRIPT', 'EXISTS', String(sha))),

@@ -46,3 +46,26 @@ export async function expectClusterClosed(
   for (let i = 0; i < 50 && (await open()) > 0; i++) await sleep(50);
   expect(await open()).toBe(0);
 }
+
+/**
+ * Refreshes `pool` until its map holds every node of `cluster`, replicas in sync: a new replica reaches each node's
+ * view by gossip and then syncs, in its own time, and a node-wide command (SCRIPT LOAD) can only reach the nodes
+ * the cluster reports.
+ */
+export async function untilPoolKnowsEveryNode(
+  pool: ClusterPool,
+  cluster: RedisClusterHandle,
+  timeoutMs = 15_000,
+): Promise<void> {
+  await cluster.waitForReplicasSynced();
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    await pool.refresh();
+    const nodes = pool.toJSON().nodes as Array<{ replicas: string[] }>;
+    const known = nodes.reduce((count, shard) => count + 1 + shard.replicas.length, 0);
+    if (known >= cluster.liveNodes().length) return;
+    if (Date.now() > until)
+      throw new Error(`the pool knows ${known} nodes of ${cluster.liveNodes().length}`);
+    await sleep(100);
+  }
+}
