@@ -19,21 +19,17 @@ describe('SentinelPool with clientSideCache: cacheStats() over the master and th
 
   it('hits on the master pool and on a replica pool are counted together; a write from elsewhere invalidates', async () => {
     const name = uniqueName('sentinel-cache');
-    const pool = new SentinelPool({
-      sentinels: topology().sentinelAddresses(),
-      masterName: topology().masterName,
-      clientName: name,
-      protocol: 3,
-      clientSideCache: {},
-    });
-    const replicaPool = new SentinelPool({
-      sentinels: topology().sentinelAddresses(),
-      masterName: topology().masterName,
-      clientName: name,
-      protocol: 3,
-      clientSideCache: {},
-      readFrom: 'replica',
-    });
+    const open = (readFrom: 'master' | 'replica') =>
+      new SentinelPool({
+        sentinels: topology().sentinelAddresses(),
+        masterName: topology().masterName,
+        clientName: name,
+        protocol: 3,
+        clientSideCache: {},
+        readFrom,
+      });
+    const pool = open('master');
+    const replicaPool = open('replica');
     try {
       const redis = new RedisService(pool);
       expect(pool.cacheStats()).toMatchObject({ hits: 0, misses: 0, entries: 0 });
