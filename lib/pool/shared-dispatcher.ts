@@ -52,7 +52,8 @@ export interface DispatchLimits {
  * each command goes to. Every command issued before a connection's coalesced write goes to that connection (so
  * `Promise.all([set(k), get(k)])` runs in order and leaves in one write); after it, the first connection with
  * room is chosen (fewer than `PACK_BELOW` replies outstanding), else the least busy, routing around connections
- * that are stalled, congested (waiting for 'drain') or at their high-water mark. Pending work is bounded per connection and in the backlog, so a frozen server cannot grow memory.
+ * that are stalled, congested (waiting for 'drain') or at their high-water mark. Pending work is bounded per
+ * connection and in the backlog, so a frozen server cannot grow memory.
  */
 export class SharedDispatcher {
   readonly connections: Connection[] = [];
