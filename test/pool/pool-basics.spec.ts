@@ -152,9 +152,11 @@ describe('ConnectionPool', () => {
     });
 
     it('keeps commands issued in one turn in order when one of them carries a large value', async () => {
-      open({ maxConnections: 4 });
+      // Several connections open from the start (how many grow meanwhile depends on when replies arrive), and
+      // other callers keep large values in flight on them.
+      open({ maxConnections: 4, minIdle: 4 });
+      while (pool.stats().idle < 4) await new Promise((resolve) => setImmediate(resolve));
       const big = (i: number) => Buffer.alloc(256 * 1024, i % 251);
-      // Other callers keep large values in flight, so several connections are open and busy.
       let stop = false;
       const noise = Array.from({ length: 3 }, async (_, n) => {
         while (!stop) await pool.executeCommand('SET', `basics:noise:${n}`, big(n));
